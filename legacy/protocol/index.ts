@@ -1,0 +1,7 @@
+/** The legacy CTDB protocol codec: pure functions over bytes, no I/O. */
+export * from './constants.ts';
+export * from './errors.ts';
+export * from './srvid.ts';
+export * from './struct.ts';
+export * from './packets.ts';
+export * from './framing.ts';

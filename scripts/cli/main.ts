@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { registerCommands } from './commands/index.ts';
+
+// The ctdb-bridge command line. Every subcommand lives in its own module
+// under commands/ and registers itself on the program.
+const program = new Command();
+program
+  .name('ctdb-bridge')
+  .description('Compatibility bridge for clustered Samba: legacy CTDB protocol, tunnel and transport')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerCommands(program);
+
+await program.parseAsync(process.argv).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`ctdb-bridge: ${message}\n`);
+  process.exitCode = 1;
+});
