@@ -20,7 +20,7 @@ export function createLogger(opts: LogOptions): Logger {
   const level = opts.level ?? (process.env.CTDB_BRIDGE_LOG_LEVEL as LevelWithSilent | undefined) ?? 'warn';
   const base: Record<string, unknown> = { component: opts.component };
   if (opts.node !== undefined) base.node = opts.node;
-  return pino({ level, base }, (opts.destination ?? process.stderr) as pino.DestinationStream);
+  return pino({ level, base }, (opts.destination ?? process.stderr) as unknown as import('pino').DestinationStream);
 }
 
 /** A logger that discards everything (for tests that assert on behaviour, not logs). */

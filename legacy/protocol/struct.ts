@@ -65,7 +65,7 @@ export class StructDef<T> {
       this.explain(buf);
       throw new CtdbDecodeError(this.name, '(end)', end, `needs ${end} bytes, have ${buf.length}`);
     }
-    return { value: this.finish(raw) as T, size: end };
+    return { value: this.finish(raw) as unknown as T, size: end };
   }
 
   decode(buf: Buffer): T {
@@ -79,7 +79,7 @@ export class StructDef<T> {
   encode(value: T): Buffer {
     const v = value as Record<string, unknown>;
     const out = Buffer.alloc(this.sizeOf(v));
-    this.write(v, out, 0);
+    this.writeFields(v, out, 0);
     return out;
   }
 
