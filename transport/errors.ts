@@ -161,18 +161,25 @@ export function isWireErrorCode(code: string): code is WireErrorCode {
 /** Wire form of an error raised while handling a request on `node`. */
 export function toWireError(err: unknown, node: number): WireErrorBody {
   if (err instanceof TransportError && isWireErrorCode(err.code)) {
-    const body: WireErrorBody = { code: err.code, message: err.message, node };
+    const body: WireErrorBody = { code: err.code, message: clip(err.message), node };
     if (err instanceof VersionMismatchError) {
       Object.assign(body, { what: err.what, type: err.type, version: err.version, supported: err.supported });
     } else if (err instanceof NoSuchServiceError) {
       body.endpoint = err.endpoint;
+    } else if (err instanceof UnreachableNodeError) {
+      body.endpoint = { node: err.node, service: 0 };
     } else if (err instanceof UnknownMessageTypeError || err instanceof InvalidPayloadError) {
       body.type = err.type;
     }
     return body;
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { code: 'handler-failed', message, node };
+  return { code: 'handler-failed', message: clip(message), node };
+}
+
+/** Error messages are bounded on the wire (schema maxLength 4096). */
+function clip(message: string): string {
+  return message.length > 4000 ? `${message.slice(0, 4000)}...` : message;
 }
 
 /** Typed error for an error reply; the remote message is kept verbatim. */

@@ -5,3 +5,7 @@ export * from './srvid.ts';
 export * from './struct.ts';
 export * from './packets.ts';
 export * from './framing.ts';
+export * from './controls.ts';
+export * from './types/index.ts';
+export * from './control-payloads.ts';
+export * from './message-payloads.ts';

@@ -1,6 +1,6 @@
 import { CTDB_MAGIC, CTDB_PROTOCOL, HEADER_SIZE, Operation, operationNames } from './constants.ts';
 import { CtdbDecodeError, CtdbEncodeError } from './errors.ts';
-import { f, struct, type StructDef } from './struct.ts';
+import { f, struct, type FieldSpec, type StructDef } from './struct.ts';
 
 /**
  * The 11 legacy operations (wire.md §2-§3). A packet is a flat object: the
@@ -109,59 +109,44 @@ export const headerDef = struct<PacketHeader>('ctdb_req_header', [
   f.u32('operation'), f.u32('destnode'), f.u32('srcnode'), f.u32('reqid'),
 ]);
 
+const headerFields = [
+  f.frameLength('length'), f.constU32('ctdb_magic', CTDB_MAGIC), f.constU32('ctdb_version', CTDB_PROTOCOL),
+  f.u32('generation'), f.u32('operation'), f.u32('destnode'), f.u32('srcnode'), f.u32('reqid'),
+];
+
 interface OperationLayout {
+  /** Body fields after the 32-byte header (wire.md §3). */
   body: StructDef<any>;
+  /** Header + body as one definition: one compiled decoder/encoder per operation (fast path). */
+  full: StructDef<any>;
   /** ctdbd's C struct minimum (before 8-rounding), wire.md §3. */
   cMin: number;
 }
 
-const layouts: Record<number, OperationLayout> = {
-  [Operation.REQ_CALL]: {
-    cMin: 60,
-    body: struct('REQ_CALL', [f.u32('flags'), f.u32('dbId'), f.u32('callId'), f.u32('hopcount'),
-      f.lengthOf('key'), f.lengthOf('callData'), f.bytes('key', 'key'), f.bytes('callData', 'callData')]),
-  },
-  [Operation.REPLY_CALL]: {
-    cMin: 44,
-    body: struct('REPLY_CALL', [f.i32('status'), f.lengthOf('data'), f.bytes('data', 'data')]),
-  },
-  [Operation.REQ_DMASTER]: {
-    cMin: 64,
-    body: struct('REQ_DMASTER', [f.u32('dbId'), f.pad(4), f.u64('rsn'), f.u32('dmaster'),
-      f.lengthOf('key'), f.lengthOf('data'), f.bytes('key', 'key'), f.bytes('data', 'data')]),
-  },
-  [Operation.REPLY_DMASTER]: {
-    cMin: 64,
-    body: struct('REPLY_DMASTER', [f.u32('dbId'), f.pad(4), f.u64('rsn'),
-      f.lengthOf('key'), f.lengthOf('data'), f.bytes('key', 'key'), f.bytes('data', 'data')]),
-  },
-  [Operation.REPLY_ERROR]: {
-    cMin: 44,
-    body: struct('REPLY_ERROR', [f.i32('status'), f.lengthOf('msg'), f.bytes('msg', 'msg')]),
-  },
-  [Operation.REQ_MESSAGE]: {
-    cMin: 48,
-    body: struct('REQ_MESSAGE', [f.u64('srvid'), f.lengthOf('data'), f.bytes('data', 'data')]),
-  },
-  [Operation.REQ_CONTROL]: {
-    cMin: 64,
-    body: struct('REQ_CONTROL', [f.u32('opcode'), f.pad(4), f.u64('srvid'), f.u32('clientId'),
-      f.u32('flags'), f.lengthOf('data'), f.bytes('data', 'data')]),
-  },
-  [Operation.REPLY_CONTROL]: {
-    cMin: 48,
-    body: struct('REPLY_CONTROL', [f.i32('status'), f.lengthOf('data'), f.lengthOf('errorMessage'),
-      f.bytes('data', 'data'), f.bytes('errorMessage', 'errorMessage')]),
-  },
-  [Operation.REQ_KEEPALIVE]: {
-    cMin: 40,
-    body: struct('REQ_KEEPALIVE', [f.u32('version'), f.u32('uptime')]),
-  },
-  [Operation.REQ_TUNNEL]: {
-    cMin: 56,
-    body: struct('REQ_TUNNEL', [f.u64('tunnelId'), f.u32('flags'), f.lengthOf('data'), f.bytes('data', 'data')]),
-  },
-};
+function layout(name: string, cMin: number, fields: FieldSpec[]): OperationLayout {
+  return { cMin, body: struct(name, fields), full: struct(name, [...headerFields, ...fields]) };
+}
+
+const layouts: Array<OperationLayout | undefined> = [];
+layouts[Operation.REQ_CALL] = layout('REQ_CALL', 60, [f.u32('flags'), f.u32('dbId'), f.u32('callId'), f.u32('hopcount'),
+  f.lengthOf('key'), f.lengthOf('callData'), f.bytes('key', 'key'), f.bytes('callData', 'callData')]);
+layouts[Operation.REPLY_CALL] = layout('REPLY_CALL', 44, [f.i32('status'), f.lengthOf('data'), f.bytes('data', 'data')]);
+layouts[Operation.REQ_DMASTER] = layout('REQ_DMASTER', 64, [f.u32('dbId'), f.pad(4), f.u64('rsn'), f.u32('dmaster'),
+  f.lengthOf('key'), f.lengthOf('data'), f.bytes('key', 'key'), f.bytes('data', 'data')]);
+layouts[Operation.REPLY_DMASTER] = layout('REPLY_DMASTER', 64, [f.u32('dbId'), f.pad(4), f.u64('rsn'),
+  f.lengthOf('key'), f.lengthOf('data'), f.bytes('key', 'key'), f.bytes('data', 'data')]);
+layouts[Operation.REPLY_ERROR] = layout('REPLY_ERROR', 44, [f.i32('status'), f.lengthOf('msg'), f.bytes('msg', 'msg')]);
+layouts[Operation.REQ_MESSAGE] = layout('REQ_MESSAGE', 48, [f.u64('srvid'), f.lengthOf('data'), f.bytes('data', 'data')]);
+layouts[Operation.REQ_CONTROL] = layout('REQ_CONTROL', 64, [f.u32('opcode'), f.pad(4), f.u64('srvid'), f.u32('clientId'),
+  f.u32('flags'), f.lengthOf('data'), f.bytes('data', 'data')]);
+layouts[Operation.REPLY_CONTROL] = layout('REPLY_CONTROL', 48, [f.i32('status'), f.lengthOf('data'),
+  f.lengthOf('errorMessage'), f.bytes('data', 'data'), f.bytes('errorMessage', 'errorMessage')]);
+layouts[Operation.REQ_KEEPALIVE] = layout('REQ_KEEPALIVE', 40, [f.u32('version'), f.u32('uptime')]);
+layouts[Operation.REQ_TUNNEL] = layout('REQ_TUNNEL', 56, [f.u64('tunnelId'), f.u32('flags'), f.lengthOf('data'),
+  f.bytes('data', 'data')]);
+
+/** The old header-only keepalive (length 32, no version/uptime). */
+const headerOnlyKeepalive = struct<PacketCommon & { operation: number }>('REQ_KEEPALIVE', headerFields);
 
 /** Operations whose body ends with the ltdb flags word outside the counted lengths. */
 const hasRecordFlagsTrailer = (op: number) => op === Operation.REQ_DMASTER || op === Operation.REPLY_DMASTER;
@@ -169,6 +154,8 @@ const hasRecordFlagsTrailer = (op: number) => op === Operation.REQ_DMASTER || op
 export function operationName(op: number): string {
   return operationNames[op] ?? `UNKNOWN_OPERATION_${op}`;
 }
+
+const decodeState = { o: 0 };
 
 /**
  * Decode one complete packet (exactly the bytes framed by its `length`).
@@ -178,45 +165,34 @@ export function decodePacket(buf: Buffer): Packet {
   if (buf.length < HEADER_SIZE) {
     throw new CtdbDecodeError('ctdb_req_header', 'length', 0, `packet of ${buf.length} bytes is shorter than the 32-byte header`);
   }
-  const h = headerDef.decode(buf);
-  if (h.magic !== CTDB_MAGIC) {
-    throw new CtdbDecodeError('ctdb_req_header', 'ctdb_magic', 4, `expected 0x43544442, got 0x${h.magic.toString(16)}`);
+  const length = buf.readUInt32LE(0);
+  const magic = buf.readUInt32LE(4);
+  if (magic !== CTDB_MAGIC) {
+    throw new CtdbDecodeError('ctdb_req_header', 'ctdb_magic', 4, `expected 0x43544442, got 0x${magic.toString(16)}`);
   }
-  if (h.version !== CTDB_PROTOCOL) {
-    throw new CtdbDecodeError('ctdb_req_header', 'ctdb_version', 8, `expected ${CTDB_PROTOCOL}, got ${h.version}`);
+  const version = buf.readUInt32LE(8);
+  if (version !== CTDB_PROTOCOL) {
+    throw new CtdbDecodeError('ctdb_req_header', 'ctdb_version', 8, `expected ${CTDB_PROTOCOL}, got ${version}`);
   }
-  if (h.length !== buf.length) {
-    throw new CtdbDecodeError('ctdb_req_header', 'length', 0, `header says ${h.length} bytes, packet has ${buf.length}`);
+  if (length !== buf.length) {
+    throw new CtdbDecodeError('ctdb_req_header', 'length', 0, `header says ${length} bytes, packet has ${buf.length}`);
   }
-  const layout = layouts[h.operation];
-  if (!layout) {
-    throw new CtdbDecodeError('ctdb_req_header', 'operation', 16, `unknown operation ${h.operation}`);
+  const op = buf.readUInt32LE(16);
+  const lay = layouts[op];
+  if (!lay) {
+    throw new CtdbDecodeError('ctdb_req_header', 'operation', 16, `unknown operation ${op}`);
   }
-  const common = { generation: h.generation, destnode: h.destnode, srcnode: h.srcnode, reqid: h.reqid, length: h.length };
-  const bodyBuf = buf.subarray(HEADER_SIZE);
-  if (h.operation === Operation.REQ_KEEPALIVE && bodyBuf.length < 8) {
-    return { operation: Operation.REQ_KEEPALIVE, ...common };
+  if (op === Operation.REQ_KEEPALIVE && length < HEADER_SIZE + 8) {
+    return headerOnlyKeepalive.decodeIn(buf, 0, length, decodeState) as Packet;
   }
-  let body: Record<string, unknown>;
-  let size: number;
-  try {
-    ({ value: body, size } = layout.body.decodeWithSize(bodyBuf));
-  } catch (err) {
-    throw shiftOffset(err, HEADER_SIZE);
-  }
-  if (hasRecordFlagsTrailer(h.operation)) {
+  // Offsets in errors are packet offsets: the body is decoded in place.
+  const p = lay.full.decodeIn(buf, 0, length, decodeState);
+  if (hasRecordFlagsTrailer(op)) {
     // Read only if it fits inside the packet; otherwise it is 0 (wire.md §3.4).
-    body.recordFlags = size + 4 <= bodyBuf.length ? bodyBuf.readUInt32LE(size) : 0;
+    const end = decodeState.o;
+    p.recordFlags = end + 4 <= length ? buf.readUInt32LE(end) : 0;
   }
-  return { operation: h.operation, ...common, ...body } as Packet;
-}
-
-/** Offsets in body errors are relative to the body; report them from packet start. */
-function shiftOffset(err: unknown, by: number): unknown {
-  if (err instanceof CtdbDecodeError) {
-    return new CtdbDecodeError(err.structure, err.field, err.offset + by, err.reason);
-  }
-  return err;
+  return p as Packet;
 }
 
 export type PaddingMode =
@@ -235,32 +211,46 @@ export interface EncodeOptions {
 
 /** Exact (unpadded) size of a packet. */
 export function packetExactSize(p: Packet): number {
-  const layout = layoutOf(p.operation);
+  const lay = layoutOf(p.operation);
   if (p.operation === Operation.REQ_KEEPALIVE && p.version === undefined) return HEADER_SIZE;
-  return HEADER_SIZE + layout.body.encodedSize(p) + (hasRecordFlagsTrailer(p.operation) ? 4 : 0);
+  return lay.full.encodedSize(p) + (hasRecordFlagsTrailer(p.operation) ? 4 : 0);
 }
 
 export function encodePacket(p: Packet, opts: EncodeOptions = {}): Buffer {
-  const layout = layoutOf(p.operation);
-  const exact = packetExactSize(p);
+  const lay = layoutOf(p.operation);
+  const headerOnly = p.operation === Operation.REQ_KEEPALIVE && p.version === undefined;
+  const def = headerOnly ? headerOnlyKeepalive : lay.full;
+  const trailer = hasRecordFlagsTrailer(p.operation);
+  const exact = def.encodedSize(p) + (trailer ? 4 : 0);
   let length: number;
   if (opts.length !== undefined) {
-    if (opts.length < exact) throw new CtdbEncodeError(operationName(p.operation), 'length', `${opts.length} < exact size ${exact}`);
+    if (!Number.isInteger(opts.length) || opts.length < exact || opts.length > 0xffffffff) {
+      throw new CtdbEncodeError(operationName(p.operation), 'length', `${opts.length} < exact size ${exact}`);
+    }
     length = opts.length;
   } else {
     const mode = opts.padding ?? 'daemon';
-    length = mode === 'none' ? exact : roundUp8(mode === 'daemon' ? Math.max(exact, layout.cMin) : exact);
+    length = mode === 'none' || headerOnly ? exact : roundUp8(mode === 'daemon' ? Math.max(exact, lay.cMin) : exact);
   }
-  const out = Buffer.alloc(length);
-  headerDef.write({
-    length, magic: CTDB_MAGIC, version: CTDB_PROTOCOL, generation: p.generation,
-    operation: p.operation, destnode: p.destnode, srcnode: p.srcnode, reqid: p.reqid,
-  }, out, 0);
-  if (exact > HEADER_SIZE) {
-    const end = layout.body.write(p, out, HEADER_SIZE);
-    if (hasRecordFlagsTrailer(p.operation)) out.writeUInt32LE((p as ReqDmaster).recordFlags >>> 0, end);
+  const out = Buffer.allocUnsafe(length);
+  let end = def.write(p, out, 0);
+  if (trailer) {
+    const flags = (p as ReqDmaster).recordFlags ?? 0;
+    if ((flags >>> 0) !== flags) throw new CtdbEncodeError(operationName(p.operation), 'recordFlags', `expected u32, got ${String(flags)}`);
+    end = out.writeUInt32LE(flags, end);
   }
+  if (end < length) out.fill(0, end);
   return out;
+}
+
+/** Padding byte ranges of an encoded packet: pad fields and bytes beyond the exact size. */
+export function packetPadRanges(p: Packet, length: number): Array<[number, number]> {
+  const lay = layoutOf(p.operation);
+  if (p.operation === Operation.REQ_KEEPALIVE && p.version === undefined) return length > HEADER_SIZE ? [[HEADER_SIZE, length]] : [];
+  const ranges = lay.full.padRanges(p);
+  const exact = packetExactSize(p);
+  if (length > exact) ranges.push([exact, length]);
+  return ranges;
 }
 
 export function roundUp8(n: number): number {

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
+import { registerLocalCluster } from './local-cluster.ts';
+import { registerCapture } from './capture.ts';
+import { registerTransport } from './transport.ts';
 
 /** Each entry adds one subcommand (with its own --help) to the program. */
-const registrations: Array<(program: Command) => void> = [];
+const registrations: Array<(program: Command) => void> = [registerLocalCluster, registerCapture, registerTransport];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

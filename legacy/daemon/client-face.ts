@@ -1,0 +1,178 @@
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '../common/log.ts';
+import { ClientStream } from './client-stream.ts';
+import { DaemonStartError } from './errors.ts';
+import type { PacketSink } from './messaging.ts';
+import { peerPidsByInode, socketInode, type SsRunner } from './peer-cred.ts';
+
+/**
+ * The daemon's unix-socket face (behaviour.md §1): any number of clients,
+ * no login, a client is its connection. Packets are framed leniently
+ * (client-stream.ts) and handed to the daemon; writes to a client are
+ * corked per event-loop turn so that bursts leave in one writev.
+ */
+
+export const DEFAULT_MAX_CLIENT_PACKET = 64 * 1024 * 1024;
+
+export interface ClientFaceOptions {
+  socketPath: string;
+  logger: Logger;
+  allocateClientId(): number;
+  releaseClientId(id: number): void;
+  onPacket(client: ClientConn, packet: Buffer): void;
+  onClose(client: ClientConn): void;
+  /** MaxQueueDropMsg: a client with more packets queued than this is dropped. */
+  maxQueuedPackets(): number;
+  maxPacketSize?: number;
+  /** Test hook for the peer-pid lookup. */
+  ss?: SsRunner;
+}
+
+export class ClientConn implements PacketSink {
+  /** Unset until looked up (lazily, see resolvePids). */
+  pid: number | undefined;
+  pidResolved = false;
+  closed = false;
+  /** Packets written while the socket wanted a drain. */
+  private backlog = 0;
+  private corked = false;
+  private readonly stream: ClientStream;
+
+  constructor(
+    readonly clientId: number,
+    readonly socket: Socket,
+    private readonly face: ClientFace,
+    maxPacketSize: number,
+  ) {
+    this.stream = new ClientStream(maxPacketSize);
+  }
+
+  sendPacket(packet: Buffer): void {
+    if (this.closed) return;
+    const s = this.socket;
+    if (s.writableNeedDrain) {
+      if (++this.backlog > this.face.maxQueued()) {
+        this.face.log.warn({ clientId: this.clientId, queued: this.backlog }, 'client queue exceeds MaxQueueDropMsg: dropping client');
+        this.close();
+        return;
+      }
+    } else {
+      this.backlog = 0;
+    }
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      process.nextTick(uncork, this);
+    }
+    s.write(packet);
+  }
+
+  /** @internal */
+  flush(): void {
+    this.corked = false;
+    if (!this.closed) this.socket.uncork();
+  }
+
+  /** @internal */
+  onData(chunk: Buffer): void {
+    const face = this.face;
+    this.stream.push(chunk, (packet) => face.opts.onPacket(this, packet), (e) => {
+      if (e.kind === 'fatal') {
+        face.log.warn({ clientId: this.clientId, reason: e.reason }, 'bad packet from client: disconnecting it');
+        this.close();
+      } else {
+        face.log.warn({ clientId: this.clientId, length: e.length, reason: e.reason }, 'dropping bad packet from client');
+      }
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.socket.destroy();
+  }
+}
+
+function uncork(c: ClientConn): void {
+  c.flush();
+}
+
+export class ClientFace {
+  readonly clients = new Set<ClientConn>();
+  readonly log: Logger;
+  private server: Server | undefined;
+  private readonly maxPacketSize: number;
+
+  constructor(readonly opts: ClientFaceOptions) {
+    this.log = opts.logger;
+    this.maxPacketSize = opts.maxPacketSize ?? DEFAULT_MAX_CLIENT_PACKET;
+  }
+
+  maxQueued(): number {
+    return this.opts.maxQueuedPackets();
+  }
+
+  async start(): Promise<void> {
+    const path = this.opts.socketPath;
+    await mkdir(dirname(path), { recursive: true });
+    // A stale socket from a crashed daemon would make listen() fail.
+    await unlink(path).catch(() => undefined);
+    const server = createServer({ allowHalfOpen: false }, (socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new DaemonStartError(`cannot listen on ${path}: ${err.message}`, err)));
+      server.listen(path, () => resolve());
+    });
+    server.on('error', (err) => this.log.error({ err: err.message }, 'client socket error'));
+    // Only the owner (root in production) may talk to ctdbd.
+    await chmod(path, 0o700);
+    this.server = server;
+  }
+
+  private accept(socket: Socket): void {
+    const client = new ClientConn(this.opts.allocateClientId(), socket, this, this.maxPacketSize);
+    this.clients.add(client);
+    socket.on('data', (chunk: Buffer) => client.onData(chunk));
+    socket.on('error', (err) => this.log.debug({ clientId: client.clientId, err: err.message }, 'client socket error'));
+    socket.on('close', () => {
+      client.closed = true;
+      this.clients.delete(client);
+      this.opts.releaseClientId(client.clientId);
+      this.opts.onClose(client);
+    });
+  }
+
+  get count(): number {
+    return this.clients.size;
+  }
+
+  /** Looks up the pid of every client whose pid is not known yet (one `ss` run). */
+  async resolvePids(): Promise<void> {
+    const todo = [...this.clients].filter((c) => !c.pidResolved && !c.closed);
+    if (todo.length === 0) return;
+    const inodes = new Map<number, ClientConn>();
+    for (const c of todo) {
+      const inode = await socketInode(c.socket);
+      if (inode !== undefined) inodes.set(inode, c);
+      c.pidResolved = true;
+    }
+    try {
+      const pids = await peerPidsByInode([...inodes.keys()], this.opts.ss);
+      for (const [inode, pid] of pids) {
+        const c = inodes.get(inode);
+        if (c) c.pid = pid;
+      }
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot determine client pids (ss failed)');
+      for (const c of todo) c.pidResolved = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.clients) c.close();
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await unlink(this.opts.socketPath).catch(() => undefined);
+  }
+}

@@ -1,0 +1,239 @@
+import { createServer, Socket, type Server } from 'node:net';
+import type { Logger } from '../common/log.ts';
+import { PacketFramer } from '../protocol/framing.ts';
+import { DaemonStartError } from './errors.ts';
+
+/**
+ * Node-to-node TCP links in ctdbd's format (behaviour.md §2):
+ * - listen on <own address>:<port>;
+ * - one outgoing connection per other node, bound to the own address so the
+ *   peer can identify us by source IP; we only write on it, and any data or
+ *   EOF arriving on it means the peer failed;
+ * - accepted connections are identified by source IP only and only read;
+ * - strict framing (length multiple of 8, magic, version): a violation kills
+ *   the peer;
+ * - connect attempts time out after 1 s and are retried every second.
+ * A peer counts as connected once both directions exist.
+ */
+
+export interface LinkPeer {
+  pnn: number;
+  address: string;
+}
+
+export interface NodeLinksOptions {
+  ownAddress: string;
+  port: number;
+  /** Every other non-deleted node. */
+  peers: LinkPeer[];
+  logger: Logger;
+  onPacket(pnn: number, packet: Buffer): void;
+  onConnected(pnn: number): void;
+  /** A link failed; the daemon decides whether the node is dead. */
+  onLinkFailure(pnn: number, reason: string): void;
+  connectTimeoutMs?: number;
+  reconnectIntervalMs?: number;
+  maxPacketSize?: number;
+}
+
+interface PeerState {
+  peer: LinkPeer;
+  out: Socket | undefined;
+  outUp: boolean;
+  in: Socket | undefined;
+  connected: boolean;
+  retry: NodeJS.Timeout | undefined;
+  corked: boolean;
+}
+
+export class NodeLinks {
+  private server: Server | undefined;
+  private readonly peers = new Map<number, PeerState>();
+  private readonly byAddress = new Map<string, PeerState>();
+  private stopped = false;
+  private readonly log: Logger;
+  private readonly connectTimeoutMs: number;
+  private readonly reconnectMs: number;
+
+  constructor(private readonly opts: NodeLinksOptions) {
+    this.log = opts.logger;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 1000;
+    this.reconnectMs = opts.reconnectIntervalMs ?? 1000;
+    for (const peer of opts.peers) {
+      const st: PeerState = { peer, out: undefined, outUp: false, in: undefined, connected: false, retry: undefined, corked: false };
+      this.peers.set(peer.pnn, st);
+      this.byAddress.set(peer.address, st);
+    }
+  }
+
+  async listen(): Promise<void> {
+    const server = createServer({ noDelay: true }, (s) => this.accept(s));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new DaemonStartError(
+        `cannot listen on ${this.opts.ownAddress}:${this.opts.port}: ${err.message}`, err)));
+      server.listen({ host: this.opts.ownAddress, port: this.opts.port, exclusive: true }, () => resolve());
+    });
+    server.on('error', (err) => this.log.error({ err: err.message }, 'node listener error'));
+    this.server = server;
+  }
+
+  /** Starts connecting to every peer. */
+  connectAll(): void {
+    for (const st of this.peers.values()) this.connect(st);
+  }
+
+  isConnected(pnn: number): boolean {
+    return this.peers.get(pnn)?.connected ?? false;
+  }
+
+  /** Queues a packet on the outgoing link; silently dropped without one (as ctdbd). */
+  send(pnn: number, packet: Buffer): boolean {
+    const st = this.peers.get(pnn);
+    if (!st || !st.outUp || !st.out) return false;
+    const s = st.out;
+    if (!st.corked) {
+      st.corked = true;
+      s.cork();
+      process.nextTick(uncorkPeer, st);
+    }
+    s.write(packet);
+    return true;
+  }
+
+  /** Closes both connections of a peer and reconnects (node declared dead). */
+  reset(pnn: number): void {
+    const st = this.peers.get(pnn);
+    if (!st) return;
+    this.closeAll(st);
+    this.scheduleConnect(st, 0);
+  }
+
+  private connect(st: PeerState): void {
+    if (this.stopped || st.out) return;
+    const s = new Socket();
+    st.out = s;
+    st.outUp = false;
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      s.destroy();
+    }, this.connectTimeoutMs);
+    s.on('error', () => undefined);
+    s.once('connect', () => {
+      settled = true;
+      clearTimeout(timer);
+      s.setNoDelay(true);
+      s.setKeepAlive(true);
+      st.outUp = true;
+      this.log.info({ peer: st.peer.pnn, address: st.peer.address }, 'outgoing link connected');
+      this.checkConnected(st);
+    });
+    // We never expect to read on our outgoing connection.
+    s.on('data', () => {
+      this.log.warn({ peer: st.peer.pnn }, 'data on outgoing link: peer failure');
+      this.fail(st, 'data on outgoing connection');
+    });
+    s.once('close', () => {
+      clearTimeout(timer);
+      if (st.out !== s) return;
+      const wasUp = st.outUp;
+      st.out = undefined;
+      st.outUp = false;
+      if (wasUp) this.fail(st, 'outgoing connection closed');
+      else this.scheduleConnect(st, this.reconnectMs);
+    });
+    s.connect({ host: st.peer.address, port: this.opts.port, localAddress: this.opts.ownAddress });
+  }
+
+  private scheduleConnect(st: PeerState, delay: number): void {
+    if (this.stopped || st.retry || st.out) return;
+    st.retry = setTimeout(() => {
+      st.retry = undefined;
+      this.connect(st);
+    }, delay);
+  }
+
+  private accept(s: Socket): void {
+    const address = normaliseAddress(s.remoteAddress ?? '');
+    const st = this.byAddress.get(address);
+    if (!st) {
+      this.log.warn({ address }, 'connection from unknown node address: closed');
+      s.destroy();
+      return;
+    }
+    if (st.in) {
+      this.log.warn({ peer: st.peer.pnn }, 'incoming queue active: second connection closed');
+      s.destroy();
+      return;
+    }
+    st.in = s;
+    s.setKeepAlive(true);
+    const framer = new PacketFramer({ strict: true, maxPacketSize: this.opts.maxPacketSize });
+    const pnn = st.peer.pnn;
+    const onPacket = (p: Buffer) => this.opts.onPacket(pnn, p);
+    s.on('data', (chunk: Buffer) => {
+      try {
+        framer.push(chunk, onPacket);
+      } catch (err) {
+        this.log.warn({ peer: pnn, err: (err as Error).message }, 'bad packet from node: peer failure');
+        this.fail(st, (err as Error).message);
+      }
+    });
+    s.on('error', () => undefined);
+    s.once('close', () => {
+      if (st.in !== s) return;
+      st.in = undefined;
+      if (st.connected) {
+        st.connected = false;
+        this.log.info({ peer: pnn }, 'incoming link closed');
+      }
+    });
+    this.checkConnected(st);
+  }
+
+  private checkConnected(st: PeerState): void {
+    if (!st.connected && st.outUp && st.in) {
+      st.connected = true;
+      this.opts.onConnected(st.peer.pnn);
+    }
+  }
+
+  private fail(st: PeerState, reason: string): void {
+    const wasConnected = st.connected;
+    this.closeAll(st);
+    this.scheduleConnect(st, this.reconnectMs);
+    if (wasConnected || reason) this.opts.onLinkFailure(st.peer.pnn, reason);
+  }
+
+  private closeAll(st: PeerState): void {
+    st.connected = false;
+    const { out, in: inc } = st;
+    st.out = undefined;
+    st.outUp = false;
+    st.in = undefined;
+    out?.destroy();
+    inc?.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const st of this.peers.values()) {
+      if (st.retry) clearTimeout(st.retry);
+      st.retry = undefined;
+      this.closeAll(st);
+    }
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+function uncorkPeer(st: PeerState): void {
+  st.corked = false;
+  st.out?.uncork();
+}
+
+export function normaliseAddress(a: string): string {
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}

@@ -1,0 +1,67 @@
+import { createServer } from 'node:net';
+import { AddressInUseError, InvalidAddressError } from './errors.ts';
+
+/**
+ * Node addresses: 127.0.S.1..N on loopback. ctdbd 4.17 cannot change its
+ * port, so clusters running side by side differ by address only.
+ */
+
+/** Resolves true when `address:port` can be bound right now. */
+export function isAddressFree(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: address, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Parses a dotted IPv4 address inside 127.0.0.0/8 (we never leave loopback). */
+export function parseLoopback(address: string): [number, number, number, number] {
+  const parts = address.split('.');
+  const octets = parts.map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : NaN));
+  if (octets.length !== 4 || octets.some((o) => Number.isNaN(o) || o > 255)) {
+    throw new InvalidAddressError(address, 'not a dotted IPv4 address');
+  }
+  if (octets[0] !== 127) throw new InvalidAddressError(address, 'must be inside 127.0.0.0/8');
+  return octets as [number, number, number, number];
+}
+
+/** N consecutive addresses starting at `base` (last octet incremented). */
+export function addressesFrom(base: string, count: number): string[] {
+  const [a, b, c, d] = parseLoopback(base);
+  if (d === 0 || d + count - 1 > 254) {
+    throw new InvalidAddressError(base, `last octet leaves no room for ${count} node addresses (1..254)`);
+  }
+  return Array.from({ length: count }, (_, i) => `${a}.${b}.${c}.${d + i}`);
+}
+
+/** Throws AddressInUseError naming the first address that is taken. */
+export async function assertAddressesFree(addresses: string[], port: number): Promise<void> {
+  for (const address of addresses) {
+    if (!(await isAddressFree(address, port))) throw new AddressInUseError(address);
+  }
+}
+
+export interface PickAddressesOptions {
+  count: number;
+  port: number;
+  /** Inclusive range of the third octet S scanned for 127.0.S.1..count. */
+  range: [number, number];
+  /** Test hook: decides whether an address is free. */
+  isFree?: (address: string, port: number) => Promise<boolean>;
+}
+
+/** First subnet 127.0.S.x in the range whose node addresses are all free. */
+export async function pickFreeAddresses(opts: PickAddressesOptions): Promise<string[]> {
+  const isFree = opts.isFree ?? isAddressFree;
+  const [first, last] = opts.range;
+  for (let s = first; s <= last; s++) {
+    const addresses = addressesFrom(`127.0.${s}.1`, opts.count);
+    let allFree = true;
+    for (const address of addresses) {
+      if (!(await isFree(address, opts.port))) { allFree = false; break; }
+    }
+    if (allFree) return addresses;
+  }
+  throw new AddressInUseError(`127.0.${first}-${last}.x`, 'no free subnet in the range (pass a base address)');
+}

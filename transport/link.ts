@@ -1,0 +1,145 @@
+// A PacketLink carries whole packets between one TransportClient and its
+// transportd: over a unix-socket byte stream (framed) or in-process.
+
+import type { Socket } from 'node:net';
+import { DEFAULT_MAX_PAYLOAD, checkHeader, type TransportHeader } from './header.ts';
+import { FrameReader } from './framing.ts';
+import { NotConnectedError, TransportDecodeError } from './errors.ts';
+import { Offset } from './header.ts';
+import { encodePacket, type Packet } from './packet.ts';
+
+export interface LinkHandlers {
+  packet(packet: Packet): void;
+  /** A frame with an invalid header was skipped; the link stays up. */
+  invalid?(error: TransportDecodeError, raw: TransportHeader): void;
+  /** Called once; `error` says why when the link did not close cleanly. */
+  close(error?: Error): void;
+}
+
+export interface PacketLink {
+  readonly description: string;
+  /** Begins delivery to the handlers (call once). */
+  start(handlers: LinkHandlers): void;
+  /** Throws TransportDecodeError for an invalid header, NotConnectedError once closed. */
+  send(packet: Packet): void;
+  close(): void;
+  readonly closed: boolean;
+}
+
+export interface SocketLinkOptions {
+  maxPayload?: number;
+  /** Unsent bytes allowed to pile up for a peer that does not read; beyond that it is disconnected. */
+  maxQueuedBytes?: number;
+}
+
+export function socketLink(socket: Socket, opts: SocketLinkOptions = {}): PacketLink {
+  const maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  const maxQueued = opts.maxQueuedBytes ?? 64 * 1024 * 1024;
+  const reader = new FrameReader({ maxPayload });
+  let closed = false;
+  let handlers: LinkHandlers | undefined;
+  let closeError: Error | undefined;
+
+  const finish = (): void => {
+    if (closed) return;
+    closed = true;
+    handlers?.close(closeError);
+  };
+
+  return {
+    description: `unix:${socket.remoteAddress ?? socket.localAddress ?? 'socket'}`,
+    get closed() {
+      return closed;
+    },
+    start(h) {
+      handlers = h;
+      socket.on('data', (chunk: Buffer) => {
+        let events;
+        try {
+          events = reader.push(chunk);
+        } catch (err) {
+          closeError = err as Error;
+          socket.destroy();
+          return;
+        }
+        for (const ev of events) {
+          if (closed) return;
+          if (ev.kind === 'packet') h.packet(ev.packet);
+          else h.invalid?.(ev.error, ev.raw);
+        }
+      });
+      socket.on('error', (err) => {
+        closeError ??= err;
+      });
+      socket.on('close', finish);
+      if (socket.destroyed) finish();
+    },
+    send(packet) {
+      if (closed || socket.destroyed) throw new NotConnectedError('link is closed');
+      socket.write(encodePacket(packet, maxPayload));
+      if (socket.writableLength > maxQueued) {
+        closeError = new Error(`peer does not read: ${socket.writableLength} bytes queued`);
+        socket.destroy();
+      }
+    },
+    close() {
+      socket.end();
+      // A peer that never closes its side must not keep us waiting.
+      setTimeout(() => socket.destroy(), 1000).unref();
+    },
+  };
+}
+
+/** Two connected in-process links; packets keep their order and arrive asynchronously. */
+export function inProcessLinkPair(maxPayload = DEFAULT_MAX_PAYLOAD): [PacketLink, PacketLink] {
+  const a = new InProcessLink('inproc:a', maxPayload);
+  const b = new InProcessLink('inproc:b', maxPayload);
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+class InProcessLink implements PacketLink {
+  peer!: InProcessLink;
+  closed = false;
+  private handlers: LinkHandlers | undefined;
+  private backlog: Packet[] = [];
+
+  constructor(readonly description: string, private readonly maxPayload: number) {}
+
+  start(handlers: LinkHandlers): void {
+    this.handlers = handlers;
+    for (const p of this.backlog.splice(0)) handlers.packet(p);
+    if (this.closed) handlers.close();
+  }
+
+  send(packet: Packet): void {
+    if (this.closed) throw new NotConnectedError('link is closed');
+    const header = { ...packet.header, payloadLength: packet.payload.length };
+    const problem = checkHeader(header, this.maxPayload);
+    if (problem) throw new TransportDecodeError(problem.field, Offset[problem.field], problem.detail);
+    const peer = this.peer;
+    queueMicrotask(() => peer.receive({ header, payload: packet.payload }));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    queueMicrotask(() => {
+      this.handlers?.close();
+      this.peer.remoteClosed();
+    });
+  }
+
+  private receive(packet: Packet): void {
+    if (this.closed) return;
+    if (this.handlers) this.handlers.packet(packet);
+    else this.backlog.push(packet);
+  }
+
+  private remoteClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers?.close();
+  }
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { Router, type RouteAction } from './router.ts';
+import type { NodeState, NodeView } from './discovery.ts';
+import { BROADCAST_NODE, LOCAL_NODE } from './endpoint.ts';
+import { Flag, type TransportHeader } from './header.ts';
+import type { Packet } from './packet.ts';
+import { createRegistry } from './schemas.ts';
+import { decodeEnvelope } from './message.ts';
+
+class View implements NodeView {
+  constructor(private readonly states: Record<number, NodeState>) {}
+  stateOf(node: number): NodeState | 'unknown' {
+    return this.states[node] ?? 'unknown';
+  }
+  transportNodes(): number[] {
+    return Object.entries(this.states).filter(([, s]) => s === 'transport').map(([n]) => Number(n));
+  }
+}
+
+function pkt(over: Partial<TransportHeader>): Packet {
+  return {
+    header: {
+      protocolVersion: 1, payloadVersion: 1, flags: Flag.REQUEST, dest: { node: 0, service: 5 },
+      src: { node: LOCAL_NODE, service: 100 }, requestId: 42, payloadLength: 2, ...over,
+    },
+    payload: Buffer.from('{}'),
+  };
+}
+
+const registry = createRegistry();
+const errorCode = (a: RouteAction): string => (decodeEnvelope(a.packet.payload, registry).body as { code: string }).code;
+
+function setup(): Router {
+  const r = new Router(0, new View({ 1: 'transport', 2: 'legacy-only', 3: 'unreachable', 4: 'discovering', 5: 'transport' }));
+  expect(r.claim('a', 100)).toBe(true);
+  expect(r.claim('b', 5)).toBe(true);
+  return r;
+}
+
+describe('Router', () => {
+  it('delivers local traffic to the owner and rewrites the local node', () => {
+    const [a] = setup().route(pkt({ dest: { node: LOCAL_NODE, service: 5 } }), { kind: 'local', endpointId: 'a' });
+    expect(a.kind).toBe('deliver');
+    if (a.kind !== 'deliver') return;
+    expect(a.endpointId).toBe('b');
+    expect(a.packet.header.src).toEqual({ node: 0, service: 100 });
+    expect(a.packet.header.dest).toEqual({ node: 0, service: 5 });
+  });
+
+  it('sends traffic for transport and discovering nodes to the uplink', () => {
+    const r = setup();
+    for (const node of [1, 4]) {
+      const [a] = r.route(pkt({ dest: { node, service: 5 } }), { kind: 'local', endpointId: 'a' });
+      expect(a).toMatchObject({ kind: 'uplink', node });
+    }
+  });
+
+  it('answers requests for legacy-only, unreachable and unknown nodes with unreachable-node', () => {
+    const r = setup();
+    for (const node of [2, 3, 9]) {
+      const actions = r.route(pkt({ dest: { node, service: 5 } }), { kind: 'local', endpointId: 'a' });
+      const reply = actions.find((x) => x.kind === 'deliver');
+      expect(reply).toMatchObject({ endpointId: 'a' });
+      expect(reply!.packet.header.flags).toBe(Flag.REPLY | Flag.ERROR);
+      expect(reply!.packet.header.requestId).toBe(42);
+      expect(errorCode(reply!)).toBe('unreachable-node');
+    }
+  });
+
+  it('drops one-way messages it cannot deliver without replying', () => {
+    const actions = setup().route(pkt({ flags: Flag.NOREPLY, requestId: 0, dest: { node: 2, service: 5 } }), { kind: 'local', endpointId: 'a' });
+    expect(actions.map((a) => a.kind)).toEqual(['drop']);
+  });
+
+  it('answers a request for a missing service with no-such-service, back over the uplink', () => {
+    const actions = setup().route(pkt({ src: { node: 1, service: 7 }, dest: { node: 0, service: 77 } }), { kind: 'uplink', node: 1 });
+    const reply = actions.find((a) => a.kind === 'uplink');
+    expect(reply).toMatchObject({ node: 1 });
+    expect(reply!.packet.header.dest).toEqual({ node: 1, service: 7 });
+    expect(errorCode(reply!)).toBe('no-such-service');
+  });
+
+  it('expands broadcasts to the local owner and every transport node', () => {
+    const actions = setup().route(pkt({ flags: Flag.NOREPLY, requestId: 0, dest: { node: BROADCAST_NODE, service: 5 } }),
+      { kind: 'local', endpointId: 'a' });
+    expect(actions.map((a) => (a.kind === 'uplink' ? `uplink:${a.node}` : a.kind === 'deliver' ? `deliver:${a.endpointId}` : a.kind)))
+      .toEqual(['deliver:b', 'uplink:1', 'uplink:5']);
+    for (const a of actions) expect(a.packet.header.dest.node).not.toBe(BROADCAST_NODE);
+  });
+
+  it('refuses spoofed sources and transit traffic', () => {
+    const r = setup();
+    expect(r.route(pkt({ src: { node: 0, service: 5 } }), { kind: 'local', endpointId: 'a' })[0].kind).toBe('drop');
+    expect(r.route(pkt({ src: { node: 3, service: 100 } }), { kind: 'local', endpointId: 'a' })[0].kind).toBe('drop');
+    expect(r.route(pkt({ src: { node: 1, service: 1 }, dest: { node: 5, service: 5 } }), { kind: 'uplink', node: 1 })[0].kind).toBe('drop');
+    expect(r.route(pkt({ src: { node: 5, service: 1 } }), { kind: 'uplink', node: 1 })[0].kind).toBe('drop');
+    // The tunnel does not know the sender: the header's source is used.
+    expect(r.route(pkt({ src: { node: 5, service: 1 } }), { kind: 'uplink' })[0].kind).toBe('deliver');
+  });
+
+  it('keeps service ownership exclusive and releases it on disconnect', () => {
+    const r = setup();
+    expect(r.claim('c', 5)).toBe(false);
+    expect(r.releaseAll('b')).toEqual([5]);
+    expect(r.claim('c', 5)).toBe(true);
+    expect(r.ownerOf(5)).toBe('c');
+  });
+
+  it('drops replies whose requester has gone', () => {
+    const actions = setup().route(pkt({ flags: Flag.REPLY, src: { node: 1, service: 1 }, dest: { node: 0, service: 999 } }), { kind: 'uplink', node: 1 });
+    expect(actions.map((a) => a.kind)).toEqual(['drop']);
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { createRegistry } from './schemas.ts';
+import { InvalidPayloadError, UnknownMessageTypeError, VersionMismatchError } from './errors.ts';
+import { decodeEnvelope, encodeEnvelope } from './message.ts';
+import { PayloadTooLargeError } from './errors.ts';
+
+describe('message registry', () => {
+  const registry = createRegistry([{
+    type: 'demo.echo',
+    versions: {
+      1: { body: { type: 'object', properties: { text: { type: 'string', maxLength: 10 } }, required: ['text'], additionalProperties: false },
+        reply: { type: 'string' } },
+      3: { body: { type: 'object' }, reply: { type: 'object' } },
+    },
+  }, { type: 'demo.event', versions: { 1: { body: { type: 'integer' } } } }]);
+
+  it('validates bodies and replies against the schema of the version', () => {
+    expect(() => registry.validate('demo.echo', 1, 'body', { text: 'hi' })).not.toThrow();
+    expect(() => registry.validate('demo.echo', 1, 'body', { text: 'much too long text' })).toThrow(InvalidPayloadError);
+    expect(() => registry.validate('demo.echo', 1, 'body', { text: 'hi', extra: 1 })).toThrow(/additional/);
+    expect(() => registry.validate('demo.echo', 1, 'reply', 42)).toThrow(InvalidPayloadError);
+    expect(() => registry.validate('demo.echo', 3, 'body', { anything: true })).not.toThrow();
+  });
+
+  it('reports unknown types and versions with the supported list', () => {
+    expect(() => registry.validate('demo.nope', 1, 'body', {})).toThrow(UnknownMessageTypeError);
+    try {
+      registry.validate('demo.echo', 2, 'body', {});
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(VersionMismatchError);
+      expect((err as VersionMismatchError).supported).toEqual([1, 3]);
+    }
+    expect(registry.latest('demo.echo')).toBe(3);
+  });
+
+  it('knows one-way types', () => {
+    expect(registry.expectsReply('demo.event', 1)).toBe(false);
+    expect(registry.expectsReply('demo.echo', 1)).toBe(true);
+    expect(() => registry.validate('demo.event', 1, 'reply', 1)).toThrow(/one-way/);
+  });
+
+  it('refuses bad definitions', () => {
+    expect(() => createRegistry().define({ type: 'NoDots', versions: { 1: { body: {} } } })).toThrow(/type name/);
+    expect(() => createRegistry().define({ type: 'a.b', versions: { 0: { body: {} } } })).toThrow(/version/);
+    expect(() => createRegistry().define({ type: 'transport.ping', versions: { 1: { body: {} } } })).toThrow(/already/);
+    expect(() => createRegistry().define({ type: 'a.b', versions: { 1: { body: { type: 'object', bogusKeyword: 1 } } } })).toThrow();
+  });
+
+  it('lists the core types', () => {
+    expect(Object.keys(createRegistry().list())).toEqual(expect.arrayContaining([
+      'transport.error', 'transport.hello', 'transport.ping', 'transport.status', 'transportd.attach',
+    ]));
+  });
+});
+
+describe('payload envelope', () => {
+  const registry = createRegistry();
+  it('round-trips', () => {
+    expect(decodeEnvelope(encodeEnvelope('transport.ping', {}), registry)).toEqual({ type: 'transport.ping', body: {} });
+  });
+  it('rejects non-JSON, wrong shapes and bad type names', () => {
+    for (const text of ['{', '[]', '{"type":"a.b"}', '{"type":"A b","body":1}', '{"type":"a.b","body":1,"x":2}', 'null']) {
+      expect(() => decodeEnvelope(Buffer.from(text), registry)).toThrow(InvalidPayloadError);
+    }
+  });
+  it('bounds the encoded size and refuses unserialisable bodies', () => {
+    expect(() => encodeEnvelope('a.b', 'x'.repeat(100), 64)).toThrow(PayloadTooLargeError);
+    expect(() => encodeEnvelope('a.b', { n: 1n })).toThrow(InvalidPayloadError);
+  });
+});

@@ -1,0 +1,314 @@
+// Message-type registry: every payload is validated with ajv against the
+// schema of its type and payload version. Components define their own types
+// on a registry created with createRegistry() (which holds the core types).
+
+import { Ajv, type SchemaObject, type ValidateFunction } from 'ajv';
+import { InvalidPayloadError, UnknownMessageTypeError, VersionMismatchError, WIRE_ERROR_CODES } from './errors.ts';
+
+/** Type names: dotted lowercase words, e.g. "transport.ping", "clusterd.leader-changed". */
+export const TYPE_NAME_PATTERN = '^[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)+$';
+
+export interface MessageSchemas {
+  /** Body of a request or of a one-way message. */
+  body: SchemaObject;
+  /** Body of the reply; absent for one-way message types. */
+  reply?: SchemaObject;
+}
+
+export interface MessageDefinition {
+  type: string;
+  /** Payload version (1..255) -> schemas. */
+  versions: Record<number, MessageSchemas>;
+}
+
+export type SchemaPart = 'body' | 'reply';
+
+interface CompiledVersion {
+  body: ValidateFunction;
+  reply?: ValidateFunction;
+}
+
+const envelopeSchema: SchemaObject = {
+  type: 'object',
+  properties: {
+    type: { type: 'string', maxLength: 128, pattern: TYPE_NAME_PATTERN },
+    body: {},
+  },
+  required: ['type', 'body'],
+  additionalProperties: false,
+};
+
+export interface Envelope {
+  type: string;
+  body: unknown;
+}
+
+export class MessageRegistry {
+  private readonly ajv = new Ajv({ strict: true, allErrors: false });
+  private readonly types = new Map<string, Map<number, CompiledVersion>>();
+  private readonly envelope = this.ajv.compile<Envelope>(envelopeSchema);
+
+  /** Adds a type (or new versions of a known type). Throws on bad names, versions or schemas. */
+  define(def: MessageDefinition): this {
+    if (!new RegExp(TYPE_NAME_PATTERN).test(def.type) || def.type.length > 128) {
+      throw new Error(`bad message type name ${JSON.stringify(def.type)}`);
+    }
+    const versions = this.types.get(def.type) ?? new Map<number, CompiledVersion>();
+    for (const [key, schemas] of Object.entries(def.versions)) {
+      const version = Number(key);
+      if (!Number.isInteger(version) || version < 1 || version > 255) {
+        throw new Error(`bad payload version ${key} for ${def.type}`);
+      }
+      if (versions.has(version)) throw new Error(`${def.type} version ${version} is already defined`);
+      versions.set(version, {
+        body: this.ajv.compile(schemas.body),
+        reply: schemas.reply ? this.ajv.compile(schemas.reply) : undefined,
+      });
+    }
+    this.types.set(def.type, versions);
+    return this;
+  }
+
+  has(type: string): boolean {
+    return this.types.has(type);
+  }
+
+  /** Supported payload versions of a type, ascending. */
+  versions(type: string): number[] {
+    return [...(this.types.get(type)?.keys() ?? [])].sort((a, b) => a - b);
+  }
+
+  latest(type: string): number {
+    const versions = this.versions(type);
+    if (versions.length === 0) throw new UnknownMessageTypeError(type);
+    return versions[versions.length - 1];
+  }
+
+  expectsReply(type: string, version: number): boolean {
+    return this.compiled(type, version).reply !== undefined;
+  }
+
+  /** Every type with its versions (for the version reply and status). */
+  list(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const type of [...this.types.keys()].sort()) out[type] = this.versions(type);
+    return out;
+  }
+
+  /** Throws UnknownMessageTypeError, VersionMismatchError or InvalidPayloadError. */
+  validate(type: string, version: number, part: SchemaPart, value: unknown): void {
+    const compiled = this.compiled(type, version);
+    const check = part === 'body' ? compiled.body : compiled.reply;
+    if (!check) throw new InvalidPayloadError(type, `${type} is a one-way message type and has no reply`);
+    if (!check(value)) throw new InvalidPayloadError(type, `${part}: ${this.ajv.errorsText(check.errors)}`);
+  }
+
+  /** Checks the {type, body} envelope shape. */
+  validateEnvelope(value: unknown): asserts value is Envelope {
+    if (!this.envelope(value)) throw new InvalidPayloadError('', `envelope: ${this.ajv.errorsText(this.envelope.errors)}`);
+  }
+
+  private compiled(type: string, version: number): CompiledVersion {
+    const versions = this.types.get(type);
+    if (!versions) throw new UnknownMessageTypeError(type);
+    const compiled = versions.get(version);
+    if (!compiled) throw new VersionMismatchError('payload', type, version, this.versions(type));
+    return compiled;
+  }
+}
+
+// ---- core message types (service 0 = transportd control, service 1 = built-in) ----
+
+const u32 = { type: 'integer', minimum: 0, maximum: 0xffffffff } as const;
+const node = { type: 'integer', minimum: 0, maximum: 0xefffffff } as const;
+const shortText = { type: 'string', maxLength: 256 } as const;
+const versionList = { type: 'array', items: { type: 'integer', minimum: 1, maximum: 255 }, maxItems: 255 } as const;
+const empty = { type: 'object', additionalProperties: false } as const;
+const endpoint = {
+  type: 'object',
+  properties: { node: u32, service: u32 },
+  required: ['node', 'service'],
+  additionalProperties: false,
+} as const;
+
+export const NODE_STATES = ['self', 'transport', 'discovering', 'legacy-only', 'unreachable'] as const;
+
+const nodeInfo = {
+  type: 'object',
+  properties: {
+    node,
+    state: { type: 'string', enum: NODE_STATES },
+    since: { type: 'string', maxLength: 64 },
+    software: shortText,
+    protocolVersions: versionList,
+    bootId: shortText,
+    startedAt: { type: 'string', maxLength: 64 },
+    services: { type: 'array', items: u32, maxItems: 4096 },
+  },
+  required: ['node', 'state', 'since'],
+  additionalProperties: false,
+} as const;
+
+export const CORE_MESSAGES: MessageDefinition[] = [
+  {
+    type: 'transport.error',
+    versions: {
+      1: {
+        body: {
+          type: 'object',
+          properties: {
+            code: { type: 'string', enum: [...WIRE_ERROR_CODES] },
+            message: { type: 'string', maxLength: 4096 },
+            node: u32,
+            endpoint,
+            type: { type: 'string', maxLength: 128 },
+            version: { type: 'integer', minimum: 0, maximum: 255 },
+            supported: versionList,
+            what: { type: 'string', enum: ['protocol', 'payload'] },
+          },
+          required: ['code', 'message', 'node'],
+          additionalProperties: false,
+        },
+      },
+    },
+  },
+  {
+    type: 'transportd.attach',
+    versions: {
+      1: {
+        body: {
+          type: 'object',
+          properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, service: u32 },
+          required: ['name'],
+          additionalProperties: false,
+        },
+        reply: {
+          type: 'object',
+          properties: { node, service: u32, software: shortText, protocolVersions: versionList },
+          required: ['node', 'service', 'software', 'protocolVersions'],
+          additionalProperties: false,
+        },
+      },
+    },
+  },
+  {
+    type: 'transport.hello',
+    versions: {
+      1: {
+        body: {
+          type: 'object',
+          properties: {
+            node,
+            bootId: shortText,
+            software: shortText,
+            protocolVersions: versionList,
+            startedAt: { type: 'string', maxLength: 64 },
+            services: { type: 'array', items: u32, maxItems: 4096 },
+            wantReply: { type: 'boolean' },
+          },
+          required: ['node', 'bootId', 'software', 'protocolVersions', 'startedAt', 'services', 'wantReply'],
+          additionalProperties: false,
+        },
+      },
+    },
+  },
+  {
+    type: 'transport.bye',
+    versions: {
+      1: {
+        body: {
+          type: 'object',
+          properties: { node, bootId: shortText },
+          required: ['node', 'bootId'],
+          additionalProperties: false,
+        },
+      },
+    },
+  },
+  {
+    type: 'transport.ping',
+    versions: {
+      1: {
+        body: empty,
+        reply: {
+          type: 'object',
+          properties: { node, time: { type: 'number' } },
+          required: ['node', 'time'],
+          additionalProperties: false,
+        },
+      },
+    },
+  },
+  {
+    type: 'transport.uptime',
+    versions: {
+      1: {
+        body: empty,
+        reply: {
+          type: 'object',
+          properties: { node, startedAt: { type: 'string', maxLength: 64 }, uptimeSeconds: { type: 'number', minimum: 0 } },
+          required: ['node', 'startedAt', 'uptimeSeconds'],
+          additionalProperties: false,
+        },
+      },
+    },
+  },
+  {
+    type: 'transport.version',
+    versions: {
+      1: {
+        body: empty,
+        reply: {
+          type: 'object',
+          properties: {
+            node,
+            software: shortText,
+            protocolVersions: versionList,
+            messageTypes: { type: 'object', additionalProperties: versionList, maxProperties: 1024 },
+          },
+          required: ['node', 'software', 'protocolVersions', 'messageTypes'],
+          additionalProperties: false,
+        },
+      },
+    },
+  },
+  {
+    type: 'transport.status',
+    versions: {
+      1: {
+        body: empty,
+        reply: {
+          type: 'object',
+          properties: {
+            node,
+            software: shortText,
+            protocolVersions: versionList,
+            uplink: shortText,
+            startedAt: { type: 'string', maxLength: 64 },
+            uptimeSeconds: { type: 'number', minimum: 0 },
+            services: {
+              type: 'array',
+              maxItems: 4096,
+              items: {
+                type: 'object',
+                properties: { service: u32, name: shortText },
+                required: ['service', 'name'],
+                additionalProperties: false,
+              },
+            },
+            nodes: { type: 'array', items: nodeInfo, maxItems: 4096 },
+          },
+          required: ['node', 'software', 'protocolVersions', 'uplink', 'startedAt', 'uptimeSeconds', 'services', 'nodes'],
+          additionalProperties: false,
+        },
+      },
+    },
+  },
+];
+
+/** A fresh registry holding the core transport message types. */
+export function createRegistry(extra: MessageDefinition[] = []): MessageRegistry {
+  const registry = new MessageRegistry();
+  for (const def of [...CORE_MESSAGES, ...extra]) registry.define(def);
+  return registry;
+}

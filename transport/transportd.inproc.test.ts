@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInProcessCluster, waitFor, type InProcessCluster } from './testing/inproc-cluster.ts';
+import { createRegistry, type MessageDefinition } from './schemas.ts';
+import {
+  InvalidPayloadError, NoSuchServiceError, NotConnectedError, PayloadTooLargeError, RemoteHandlerError,
+  ServiceInUseError, TransportCancelledError, TransportTimeoutError, UnknownMessageTypeError, UnreachableNodeError,
+  VersionMismatchError, BadRequestError,
+} from './errors.ts';
+import { BUILTIN_SERVICE } from './endpoint.ts';
+import type { TransportClient } from './api.ts';
+import type { TransportStatus } from './builtin-service.ts';
+
+const ECHO = 100;
+const EVENTS = 200;
+const echoV1: MessageDefinition = {
+  type: 'demo.echo',
+  versions: {
+    1: {
+      body: { type: 'object', properties: { text: { type: 'string', maxLength: 100 }, delayMs: { type: 'integer' }, fail: { type: 'string' } }, required: ['text'], additionalProperties: false },
+      reply: { type: 'object', properties: { text: { type: 'string' }, node: { type: 'integer' } }, required: ['text', 'node'], additionalProperties: false },
+    },
+  },
+};
+const event: MessageDefinition = { type: 'demo.event', versions: { 1: { body: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } } } };
+
+describe('three transportds over the in-process uplink (node 3 is legacy-only)', () => {
+  let cluster: InProcessCluster;
+  let client: TransportClient;
+  const events = new Map<number, number[]>();
+  const lateReplies: string[] = [];
+
+  beforeAll(async () => {
+    cluster = await startInProcessCluster({ transportNodes: [0, 1, 2], members: [0, 1, 2, 3], daemon: { helloTimeoutMs: 200 } });
+    for (const [node, d] of cluster.daemons) {
+      await d.connectClient({ service: ECHO, name: 'echo', registry: createRegistry([echoV1, event]) }, (c) => {
+        c.handle('demo.echo', async (body: { text: string; delayMs?: number; fail?: string }) => {
+          if (body.delayMs) await new Promise((r) => setTimeout(r, body.delayMs));
+          if (body.fail === 'plain') throw new Error('echo handler broke');
+          if (body.fail === 'typed') throw new BadRequestError('echo refuses this');
+          if (body.fail === 'bad-reply') return { text: 42 };
+          if (body.delayMs) lateReplies.push(body.text);
+          return { text: body.text, node };
+        });
+      });
+      events.set(node, []);
+      await d.connectClient({ service: EVENTS, name: 'events', registry: createRegistry([event]) }, (c) => {
+        c.subscribe('demo.event', (body: { n: number }) => events.get(node)!.push(body.n));
+      });
+    }
+    client = await cluster.daemons.get(0)!.connectClient({ name: 'tester', registry: createRegistry([echoV1, event]), defaultTimeoutMs: 2000 });
+    await cluster.settled();
+    await waitFor(() => cluster.daemons.get(0)!.status().nodes.some((n) => n.node === 3 && n.state === 'legacy-only'));
+  });
+  afterAll(async () => {
+    await client?.close();
+    await cluster?.stop();
+  });
+
+  it('discovers transport nodes and reports node 3 as legacy-only', async () => {
+    const status = await client.request<TransportStatus>({ node: 1, service: BUILTIN_SERVICE }, 'transport.status', {});
+    expect(status.nodes.map((n) => [n.node, n.state])).toEqual([[1, 'self'], [0, 'transport'], [2, 'transport'], [3, 'legacy-only']]);
+    expect(status.services.map((s) => s.name)).toEqual(['transportd', 'builtin', 'echo', 'events']);
+  });
+
+  it('answers ping, uptime and version on every node', async () => {
+    for (const node of [0, 1, 2]) {
+      expect(await client.request({ node, service: BUILTIN_SERVICE }, 'transport.ping', {})).toMatchObject({ node });
+      const up = await client.request<{ uptimeSeconds: number }>({ node, service: BUILTIN_SERVICE }, 'transport.uptime', {});
+      expect(up.uptimeSeconds).toBeGreaterThanOrEqual(0);
+      const v = await client.request<{ protocolVersions: number[]; messageTypes: Record<string, number[]> }>({ node, service: BUILTIN_SERVICE }, 'transport.version', {});
+      expect(v.protocolVersions).toEqual([1]);
+      expect(v.messageTypes['transport.ping']).toEqual([1]);
+    }
+  });
+
+  it('carries request and reply between components on different nodes and on the same node', async () => {
+    expect(await client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'hi' })).toEqual({ text: 'hi', node: 2 });
+    expect(await client.request({ node: 0, service: ECHO }, 'demo.echo', { text: 'local' })).toEqual({ text: 'local', node: 0 });
+    const many = await Promise.all(Array.from({ length: 50 }, (_, i) => client.request({ node: 1 + (i % 2), service: ECHO }, 'demo.echo', { text: `m${i}` })));
+    expect(many.map((r) => (r as { text: string }).text)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+  });
+
+  it('times out', async () => {
+    const started = Date.now();
+    const err = await client.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'slow', delayMs: 400 }, { timeoutMs: 100 }).catch((e) => e);
+    expect(err).toBeInstanceOf(TransportTimeoutError);
+    expect(Date.now() - started).toBeLessThan(350);
+    // The late reply arrives and is ignored.
+    await waitFor(() => lateReplies.includes('slow'));
+    expect(await client.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'after' })).toMatchObject({ text: 'after' });
+  });
+
+  it('is cancelled by an AbortSignal, before or during the request', async () => {
+    const ac = new AbortController();
+    const p = client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'cancel-me', delayMs: 200 }, { signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('operator gave up')), 20);
+    const err = await p.catch((e) => e);
+    expect(err).toBeInstanceOf(TransportCancelledError);
+    expect((err as Error).cause).toMatchObject({ message: 'operator gave up' });
+    const pre = await client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'x' }, { signal: AbortSignal.abort() }).catch((e) => e);
+    expect(pre).toBeInstanceOf(TransportCancelledError);
+  });
+
+  it('reports a missing service', async () => {
+    const err = await client.request({ node: 2, service: 4242 }, 'demo.echo', { text: 'x' }).catch((e) => e);
+    expect(err).toBeInstanceOf(NoSuchServiceError);
+    expect(err).toMatchObject({ endpoint: { node: 2, service: 4242 }, origin: 2 });
+  });
+
+  it('reports legacy-only, unknown and cut-off nodes as unreachable', async () => {
+    for (const node of [3, 9]) {
+      const err = await client.request({ node, service: ECHO }, 'demo.echo', { text: 'x' }).catch((e) => e);
+      expect(err).toBeInstanceOf(UnreachableNodeError);
+      expect(err).toMatchObject({ node });
+    }
+    cluster.hub.setReachable(2, false);
+    try {
+      const err = await client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'x' }).catch((e) => e);
+      expect(err).toBeInstanceOf(UnreachableNodeError);
+      expect((err as Error).message).toMatch(/cannot reach/);
+      expect(cluster.daemons.get(0)!.status().nodes.find((n) => n.node === 2)?.state).toBe('unreachable');
+    } finally {
+      cluster.hub.setReachable(2, true);
+    }
+    await cluster.settled();
+    expect(await client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'back' })).toMatchObject({ node: 2 });
+  });
+
+  it('answers unknown payload versions with version-mismatch', async () => {
+    const v2 = createRegistry([{ type: 'demo.echo', versions: { ...echoV1.versions, 2: { body: { type: 'object' }, reply: { type: 'object' } } } }]);
+    const newer = await cluster.daemons.get(0)!.connectClient({ name: 'newer', registry: v2 });
+    try {
+      const err = await newer.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'v2' }).catch((e) => e);
+      expect(err).toBeInstanceOf(VersionMismatchError);
+      expect(err).toMatchObject({ what: 'payload', version: 2, supported: [1] });
+      expect(await newer.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'v1' }, { version: 1 })).toMatchObject({ text: 'v1' });
+    } finally {
+      await newer.close();
+    }
+  });
+
+  it('answers invalid payloads and unknown types with typed errors', async () => {
+    const lax = createRegistry([
+      { type: 'demo.echo', versions: { 1: { body: { type: 'object' }, reply: { type: 'object' } } } },
+      { type: 'demo.unknown', versions: { 1: { body: { type: 'object' }, reply: { type: 'object' } } } },
+    ]);
+    const sloppy = await cluster.daemons.get(0)!.connectClient({ name: 'sloppy', registry: lax });
+    try {
+      expect(await sloppy.request({ node: 2, service: ECHO }, 'demo.echo', { text: 7 }).catch((e) => e)).toBeInstanceOf(InvalidPayloadError);
+      expect(await sloppy.request({ node: 2, service: ECHO }, 'demo.unknown', {}).catch((e) => e)).toBeInstanceOf(UnknownMessageTypeError);
+    } finally {
+      await sloppy.close();
+    }
+    // The sender validates too: an invalid body never leaves.
+    expect(() => client.send({ node: 2, service: EVENTS }, 'demo.event', { n: 'x' })).toThrow(InvalidPayloadError);
+    expect(await client.request({ node: 2, service: ECHO }, 'demo.echo', { nope: 1 }).catch((e) => e)).toBeInstanceOf(InvalidPayloadError);
+  });
+
+  it('turns handler failures into error replies', async () => {
+    expect(await client.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'x', fail: 'plain' }).catch((e) => e))
+      .toMatchObject({ name: 'RemoteHandlerError', message: 'echo handler broke' });
+    expect(await client.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'x', fail: 'typed' }).catch((e) => e))
+      .toBeInstanceOf(BadRequestError);
+    expect(await client.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'x', fail: 'bad-reply' }).catch((e) => e))
+      .toBeInstanceOf(RemoteHandlerError);
+  });
+
+  it('broadcasts one-way messages to the service on every transport node', async () => {
+    client.broadcast(EVENTS, 'demo.event', { n: 1 });
+    client.send({ node: 1, service: EVENTS }, 'demo.event', { n: 2 });
+    await waitFor(() => [0, 1, 2].every((n) => events.get(n)!.includes(1)) && events.get(1)!.includes(2));
+    expect(events.get(0)).toEqual([1]);
+    expect(events.get(1)).toEqual([1, 2]);
+    expect(events.get(2)).toEqual([1]);
+  });
+
+  it('keeps services exclusive per node and frees them when a client goes', async () => {
+    const err = await cluster.daemons.get(2)!.connectClient({ service: ECHO, name: 'dup' }).catch((e) => e);
+    expect(err).toBeInstanceOf(ServiceInUseError);
+    let received = false;
+    const temp = await cluster.daemons.get(1)!.connectClient({ service: 300, name: 'temp', registry: createRegistry([echoV1]) }, (c) =>
+      c.handle('demo.echo', () => {
+        received = true;
+        return new Promise(() => undefined);
+      }));
+    const pending = client.request({ node: 1, service: 300 }, 'demo.echo', { text: 'never' }, { timeoutMs: 300 }).catch((e) => e);
+    await waitFor(() => received);
+    await temp.close();
+    expect(await pending).toBeInstanceOf(TransportTimeoutError);
+    const again = await cluster.daemons.get(1)!.connectClient({ service: 300, name: 'again' });
+    await again.close();
+  });
+
+  it('refuses oversize payloads before sending and fails pending requests when the client closes', async () => {
+    const small = await cluster.daemons.get(0)!.connectClient({ name: 'small', maxPayload: 256, registry: createRegistry([echoV1]) });
+    expect(() => small.send({ node: 1, service: ECHO }, 'demo.echo', { text: 'y'.repeat(100) })).not.toThrow();
+    const big = { text: 'z'.repeat(100), fail: 'q'.repeat(300) };
+    expect(await small.request({ node: 1, service: ECHO }, 'demo.echo', big).catch((e) => e)).toBeInstanceOf(PayloadTooLargeError);
+    const pending = small.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'bye', delayMs: 300 });
+    await small.close();
+    expect(await pending.catch((e) => e)).toBeInstanceOf(NotConnectedError);
+    expect(await small.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'x' }).catch((e) => e)).toBeInstanceOf(NotConnectedError);
+  });
+});

@@ -1,0 +1,372 @@
+// transportd: one per node. Local components attach over a unix socket (or
+// in-process links); packets are routed by destination endpoint to a local
+// endpoint or through the uplink to another node's transportd.
+
+import { randomUUID } from 'node:crypto';
+import type { Server, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { createLogger } from '../legacy/common/log.ts';
+import { CONTROL_SERVICE, BUILTIN_SERVICE, EPHEMERAL_SERVICE_BASE, LOCAL_NODE, MAX_SERVICE, isConcreteNode } from './endpoint.ts';
+import { DEFAULT_MAX_PAYLOAD, Flag, HEADER_SIZE, SUPPORTED_PROTOCOL_VERSIONS, kindOf, readRawHeader, type TransportHeader } from './header.ts';
+import {
+  BadRequestError, PayloadTooLargeError, ServiceInUseError, TransportDecodeError, UnreachableNodeError,
+  VersionMismatchError, toWireError,
+} from './errors.ts';
+import { ServiceDispatcher } from './dispatcher.ts';
+import { Discovery, type HelloBody } from './discovery.ts';
+import { Router, type Origin, type RouteAction } from './router.ts';
+import { createBuiltinService, type TransportStatus } from './builtin-service.ts';
+import { buildErrorReply, buildPacket, buildReply, decodeEnvelope } from './message.ts';
+import { decodePacket, encodePacket, type Packet } from './packet.ts';
+import { inProcessLinkPair, socketLink, type PacketLink } from './link.ts';
+import { closeUnixSocket, listenUnixSocket } from './local-socket.ts';
+import { createRegistry, type MessageRegistry } from './schemas.ts';
+import { TransportClient, type TransportClientOptions } from './api.ts';
+import { SOFTWARE_VERSION } from './version.ts';
+import type { Uplink } from './uplinks/uplink.ts';
+
+export type { TransportStatus } from './builtin-service.ts';
+
+export interface TransportdOptions {
+  node: number;
+  uplink: Uplink;
+  /** Unix socket for local components; omitted: only in-process links (openLink/connectClient). */
+  socketPath?: string;
+  maxPayload?: number;
+  helloTimeoutMs?: number;
+  rehelloIntervalMs?: number;
+  software?: string;
+  logger?: Logger;
+  now?: () => number;
+}
+
+interface Connection {
+  id: string;
+  link: PacketLink;
+  name: string;
+  attached: boolean;
+}
+
+const INTERNAL_CONTROL = 'internal:control';
+const INTERNAL_BUILTIN = 'internal:builtin';
+const INTERNAL_NAMES: Record<string, string> = { [INTERNAL_CONTROL]: 'transportd', [INTERNAL_BUILTIN]: 'builtin' };
+
+export class Transportd {
+  readonly node: number;
+  readonly bootId = randomUUID();
+  readonly registry: MessageRegistry = createRegistry();
+  private readonly uplink: Uplink;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly maxPayload: number;
+  private readonly software: string;
+  private readonly discovery: Discovery;
+  private readonly router: Router;
+  private readonly internal = new Map<string, ServiceDispatcher>();
+  private readonly connections = new Map<string, Connection>();
+  private server: Server | undefined;
+  private startedAt = 0;
+  private nextConnection = 1;
+  private nextEphemeral = EPHEMERAL_SERVICE_BASE;
+  private running = false;
+
+  constructor(private readonly opts: TransportdOptions) {
+    if (!isConcreteNode(opts.node)) throw new Error(`bad node number ${opts.node}`);
+    if (opts.uplink.localNode !== opts.node) throw new Error(`uplink is for node ${opts.uplink.localNode}, not ${opts.node}`);
+    this.node = opts.node;
+    this.uplink = opts.uplink;
+    this.logger = opts.logger ?? createLogger({ component: 'transportd', node: opts.node });
+    this.now = opts.now ?? Date.now;
+    this.software = opts.software ?? SOFTWARE_VERSION;
+    const carrierLimit = (opts.uplink.maxPacketSize ?? Infinity) - HEADER_SIZE;
+    this.maxPayload = Math.min(opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, carrierLimit);
+    this.discovery = new Discovery({
+      node: this.node,
+      sendHello: (n, wantReply) => this.sendHello(n, wantReply),
+      helloTimeoutMs: opts.helloTimeoutMs,
+      rehelloIntervalMs: opts.rehelloIntervalMs,
+      now: this.now,
+      logger: this.logger,
+    });
+    this.router = new Router(this.node, this.discovery);
+  }
+
+  get socketPath(): string | undefined {
+    return this.opts.socketPath;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.startedAt = this.now();
+    this.setupInternalServices();
+    this.uplink.onPacket((bytes, from) => this.fromUplink(bytes, from));
+    this.uplink.onNodeReachability((node, reachable) => {
+      this.discovery.reachabilityChanged(node, reachable);
+      this.discovery.sync(this.uplink.knownNodes());
+    });
+    if (this.opts.socketPath) {
+      this.server = await listenUnixSocket(this.opts.socketPath, (socket) => this.acceptSocket(socket));
+    }
+    await this.uplink.start();
+    this.running = true;
+    this.discovery.start(this.uplink.knownNodes());
+    this.logger.info({ uplink: this.uplink.kind, socket: this.opts.socketPath }, 'transportd started');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    for (const node of this.discovery.transportNodes()) {
+      this.sendControl(node, 'transport.bye', { node: this.node, bootId: this.bootId });
+    }
+    this.discovery.stop();
+    for (const conn of this.connections.values()) conn.link.close();
+    if (this.server && this.opts.socketPath) await closeUnixSocket(this.server, this.opts.socketPath);
+    this.server = undefined;
+    await this.uplink.stop();
+    this.logger.info('transportd stopped');
+  }
+
+  /** Client end of a new in-process link (single-process deployments, tests). */
+  openLink(): PacketLink {
+    const [clientSide, serverSide] = inProcessLinkPair(this.maxPayload);
+    this.acceptLink(serverSide);
+    return clientSide;
+  }
+
+  /** A TransportClient attached in-process; `setup` registers handlers before the service is claimed. */
+  async connectClient(
+    opts: Omit<TransportClientOptions, 'link' | 'socketPath'> = {},
+    setup?: (client: TransportClient) => void,
+  ): Promise<TransportClient> {
+    const client = new TransportClient({ maxPayload: this.maxPayload, ...opts, link: this.openLink() });
+    setup?.(client);
+    return client.connect();
+  }
+
+  status(): TransportStatus {
+    const startedAt = new Date(this.startedAt).toISOString();
+    const services = this.router.services().map(({ service, endpointId }) => ({
+      service, name: this.connections.get(endpointId)?.name ?? INTERNAL_NAMES[endpointId] ?? endpointId,
+    }));
+    return {
+      node: this.node,
+      software: this.software,
+      protocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
+      uplink: this.uplink.kind,
+      startedAt,
+      uptimeSeconds: Math.max(0, (this.now() - this.startedAt) / 1000),
+      services,
+      nodes: [
+        {
+          node: this.node, state: 'self', since: startedAt, software: this.software,
+          protocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS], bootId: this.bootId, startedAt,
+          services: services.map((s) => s.service),
+        },
+        ...this.discovery.list(),
+      ],
+    };
+  }
+
+  // ---- internal services ----
+
+  private setupInternalServices(): void {
+    const control = new ServiceDispatcher({ registry: this.registry, logger: this.logger, node: () => this.node });
+    control.subscribe('transport.hello', (body: HelloBody, ctx) => {
+      if (body.node !== ctx.src.node) return void this.logger.warn({ body, src: ctx.src }, 'hello with mismatched node ignored');
+      if (this.discovery.helloReceived(body)) this.sendHello(body.node, false);
+    });
+    control.subscribe('transport.bye', (body: { node: number; bootId: string }, ctx) => {
+      if (body.node === ctx.src.node) this.discovery.byeReceived(body.node, body.bootId);
+    });
+    const builtin = createBuiltinService({
+      node: this.node, software: this.software, startedAt: this.startedAt, now: this.now, registry: this.registry,
+      logger: this.logger, maxPayload: this.maxPayload, status: () => this.status(),
+    });
+    this.internal.set(INTERNAL_CONTROL, control);
+    this.internal.set(INTERNAL_BUILTIN, builtin);
+    this.router.claim(INTERNAL_CONTROL, CONTROL_SERVICE);
+    this.router.claim(INTERNAL_BUILTIN, BUILTIN_SERVICE);
+  }
+
+  private sendHello(node: number, wantReply: boolean): void {
+    const hello: HelloBody = {
+      node: this.node, bootId: this.bootId, software: this.software, protocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
+      startedAt: new Date(this.startedAt).toISOString(), services: this.router.services().map((s) => s.service), wantReply,
+    };
+    this.sendControl(node, 'transport.hello', hello);
+  }
+
+  /** Control messages go straight to the uplink: discovery must reach nodes the router would refuse. */
+  private sendControl(node: number, type: string, body: unknown): void {
+    const packet = buildPacket({
+      src: { node: this.node, service: CONTROL_SERVICE }, dest: { node, service: CONTROL_SERVICE },
+      type, version: this.registry.latest(type), body, requestId: 0, flags: Flag.NOREPLY,
+    });
+    this.uplink.send(node, encodePacket(packet, this.maxPayload));
+  }
+
+  // ---- local connections ----
+
+  private acceptSocket(socket: Socket): void {
+    this.acceptLink(socketLink(socket, { maxPayload: this.maxPayload }));
+  }
+
+  private acceptLink(link: PacketLink): void {
+    const conn: Connection = { id: `conn:${this.nextConnection++}`, link, name: 'unattached', attached: false };
+    this.connections.set(conn.id, conn);
+    link.start({
+      packet: (p) => this.fromLocal(conn, p),
+      invalid: (error, raw) => this.rejectInvalid(error, raw, (reply) => link.send(reply), { kind: 'local', endpointId: conn.id }),
+      close: (err) => {
+        this.connections.delete(conn.id);
+        const released = this.router.releaseAll(conn.id);
+        if (err) this.logger.warn({ err, conn: conn.id, name: conn.name }, 'local connection failed');
+        this.logger.debug({ conn: conn.id, name: conn.name, released }, 'local connection closed');
+      },
+    });
+  }
+
+  private fromLocal(conn: Connection, packet: Packet): void {
+    if (!conn.attached) {
+      this.attach(conn, packet);
+      return;
+    }
+    this.execute(this.router.route(packet, { kind: 'local', endpointId: conn.id }));
+  }
+
+  /** The first packet on a connection must be a transportd.attach request. */
+  private attach(conn: Connection, packet: Packet): void {
+    const h = packet.header;
+    const answer = (reply: Packet): void => {
+      try {
+        conn.link.send(reply);
+      } catch (err) {
+        this.logger.warn({ err }, 'could not answer attach');
+      }
+    };
+    if (kindOf(h.flags) !== 'request') {
+      this.logger.warn({ conn: conn.id, header: h }, 'packet before attach dropped');
+      return;
+    }
+    try {
+      if (h.dest.service !== CONTROL_SERVICE || (h.dest.node !== LOCAL_NODE && h.dest.node !== this.node)) {
+        throw new BadRequestError('attach to the local transportd (control service) first');
+      }
+      const envelope = decodeEnvelope(packet.payload, this.registry);
+      if (envelope.type !== 'transportd.attach') throw new BadRequestError(`expected transportd.attach, got ${envelope.type}`);
+      this.registry.validate(envelope.type, h.payloadVersion, 'body', envelope.body);
+      const body = envelope.body as { name: string; service?: number };
+      const service = body.service ?? this.allocateEphemeral();
+      if (service === CONTROL_SERVICE || service === BUILTIN_SERVICE || !this.router.claim(conn.id, service)) {
+        throw new ServiceInUseError(service);
+      }
+      conn.attached = true;
+      conn.name = body.name;
+      this.logger.debug({ conn: conn.id, name: body.name, service }, 'local endpoint attached');
+      answer(buildReply(h, envelope.type, h.payloadVersion, {
+        node: this.node, service, software: this.software, protocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
+      }));
+    } catch (err) {
+      this.logger.warn({ err, conn: conn.id }, 'attach refused');
+      answer(buildErrorReply(h, toWireError(err, this.node)));
+    }
+  }
+
+  private allocateEphemeral(): number {
+    for (;;) {
+      const s = this.nextEphemeral;
+      this.nextEphemeral = s >= MAX_SERVICE ? EPHEMERAL_SERVICE_BASE : s + 1;
+      if (this.router.ownerOf(s) === undefined) return s;
+    }
+  }
+
+  // ---- uplink ----
+
+  private fromUplink(bytes: Buffer, from: number | undefined): void {
+    if (!this.running) return;
+    let packet: Packet;
+    try {
+      packet = decodePacket(bytes, this.maxPayload);
+    } catch (err) {
+      if (!(err instanceof TransportDecodeError) || bytes.length < HEADER_SIZE) {
+        this.logger.warn({ err, from, size: bytes.length }, 'undecodable packet from uplink dropped');
+        return;
+      }
+      const { magicOk, ...raw } = readRawHeader(bytes);
+      if (!magicOk) {
+        this.logger.warn({ err, from }, 'uplink packet without transport magic dropped');
+        return;
+      }
+      this.rejectInvalid(err, raw, (reply) => {
+        if (isConcreteNode(raw.src.node)) this.uplink.send(raw.src.node, encodePacket(reply, this.maxPayload));
+      }, { kind: 'uplink', node: from });
+      return;
+    }
+    this.execute(this.router.route(packet, { kind: 'uplink', node: from }));
+  }
+
+  /**
+   * A frame whose header breaks a rule: answer with an error reply when it
+   * is a request we can address (unknown protocol version, oversize, ...).
+   */
+  private rejectInvalid(error: TransportDecodeError, raw: TransportHeader, send: (reply: Packet) => void, origin: Origin): void {
+    this.logger.warn({ err: error, origin, header: raw }, 'invalid transport frame');
+    if (!(raw.flags & Flag.REQUEST) || raw.requestId === 0) return;
+    let reason: Error;
+    if (error.field === 'protocolVersion') {
+      reason = new VersionMismatchError('protocol', '', raw.protocolVersion, [...SUPPORTED_PROTOCOL_VERSIONS]);
+    } else if (error.field === 'payloadLength') {
+      reason = new PayloadTooLargeError(raw.payloadLength, this.maxPayload);
+    } else {
+      reason = new BadRequestError(error.message);
+    }
+    // Reply in our own protocol version; only fields that pass our rules are echoed back.
+    const request: TransportHeader = {
+      ...raw, protocolVersion: SUPPORTED_PROTOCOL_VERSIONS[0], payloadVersion: 1, flags: Flag.REQUEST,
+      dest: { node: isConcreteNode(raw.dest.node) ? raw.dest.node : this.node, service: raw.dest.service },
+    };
+    try {
+      send(buildErrorReply(request, toWireError(reason, this.node)));
+    } catch (err) {
+      this.logger.warn({ err }, 'could not send error reply for invalid frame');
+    }
+  }
+
+  // ---- carrying out routing decisions ----
+
+  private execute(actions: RouteAction[]): void {
+    for (const action of actions) {
+      switch (action.kind) {
+        case 'deliver':
+          this.deliver(action.endpointId, action.packet);
+          break;
+        case 'uplink':
+          if (!this.uplink.send(action.node, encodePacket(action.packet, this.maxPayload))) {
+            this.execute(this.router.reject(action.packet, new UnreachableNodeError(action.node, 'the uplink cannot reach it')));
+          }
+          break;
+        case 'drop':
+          this.logger[action.level]({ reason: action.reason, header: action.packet.header }, 'packet dropped');
+          break;
+      }
+    }
+  }
+
+  private deliver(endpointId: string, packet: Packet): void {
+    const service = this.internal.get(endpointId);
+    if (service) {
+      void service.dispatch(packet).then((reply) => {
+        if (reply && this.running) this.execute(this.router.route(reply, { kind: 'local', endpointId }));
+      });
+      return;
+    }
+    const conn = this.connections.get(endpointId);
+    if (!conn) return;
+    try {
+      conn.link.send(packet);
+    } catch (err) {
+      this.logger.warn({ err, conn: endpointId }, 'could not deliver to local endpoint');
+    }
+  }
+}

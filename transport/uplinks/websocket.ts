@@ -1,0 +1,383 @@
+// Native uplink: WebSocket links between transportds. Each node listens on
+// its own node address; of every pair, the lower node number dials the
+// higher one (one link per pair, no races) and keeps redialling with
+// backoff. Links are authenticated with the cluster secret (ws-auth.ts).
+// Binary frames carry exactly one transport packet each.
+
+import type { AddressInfo } from 'node:net';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { Logger } from 'pino';
+import { createLogger } from '../../legacy/common/log.ts';
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE } from '../header.ts';
+import { handshakeMac, macMatches, newNonce, parseHandshake } from './ws-auth.ts';
+import type { Uplink, UplinkNode, UplinkPacketHandler, UplinkReachabilityHandler } from './uplink.ts';
+
+export const WS_PATH = '/ctdb-bridge/transport';
+
+export interface WsPeer {
+  node: number;
+  host: string;
+  port: number;
+}
+
+export interface WebSocketUplinkOptions {
+  node: number;
+  /** This node's address (also the source address of outgoing links); port 0 picks one. */
+  listen: { host: string; port: number };
+  /** The other nodes; an entry for this node is ignored. Can be changed later with setPeers. */
+  peers: WsPeer[];
+  secret: Buffer | string;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  handshakeTimeoutMs?: number;
+  /** Liveness pings; a link that misses one pong is dropped. */
+  pingIntervalMs?: number;
+  maxPacketSize?: number;
+  /** Unsent bytes per link beyond which packets are dropped. */
+  maxBufferedBytes?: number;
+  logger?: Logger;
+}
+
+/** Close codes in the application range. */
+const CLOSE_AUTH = 4001;
+const CLOSE_UNEXPECTED_NODE = 4002;
+const CLOSE_UNKNOWN_NODE = 4003;
+const CLOSE_PROTOCOL = 4004;
+const CLOSE_REPLACED = 4005;
+
+export interface WsLinkInfo {
+  node: number;
+  direction: 'dialed' | 'accepted';
+  remoteAddress: string | undefined;
+  localAddress: string | undefined;
+}
+
+type SocketAddresses = Pick<WsLinkInfo, 'remoteAddress' | 'localAddress'>;
+
+interface PeerState {
+  peer: WsPeer;
+  link?: WebSocket;
+  info?: WsLinkInfo;
+  dialing?: WebSocket;
+  timer?: NodeJS.Timeout;
+  backoff: number;
+}
+
+export class WebSocketUplink implements Uplink {
+  readonly kind = 'ws';
+  readonly localNode: number;
+  readonly maxPacketSize: number;
+  private readonly secret: Buffer;
+  private readonly logger: Logger;
+  private readonly peers = new Map<number, PeerState>();
+  private readonly pending = new Set<WebSocket>();
+  private server: WebSocketServer | undefined;
+  private pinger: NodeJS.Timeout | undefined;
+  private running = false;
+  private packetHandler: UplinkPacketHandler | undefined;
+  private reachHandler: UplinkReachabilityHandler | undefined;
+  private boundPort = 0;
+
+  constructor(private readonly opts: WebSocketUplinkOptions) {
+    this.localNode = opts.node;
+    this.maxPacketSize = opts.maxPacketSize ?? HEADER_SIZE + DEFAULT_MAX_PAYLOAD;
+    this.secret = Buffer.isBuffer(opts.secret) ? opts.secret : Buffer.from(opts.secret, 'utf8');
+    if (this.secret.length < 16) throw new Error('the cluster secret must be at least 16 bytes');
+    this.logger = opts.logger ?? createLogger({ component: 'ws-uplink', node: opts.node });
+    this.setPeersQuietly(opts.peers);
+  }
+
+  /** The address actually listened on (after start; port resolved when 0 was asked). */
+  get address(): { host: string; port: number } {
+    return { host: this.opts.listen.host, port: this.boundPort };
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const server = new WebSocketServer({
+      host: this.opts.listen.host,
+      port: this.opts.listen.port,
+      path: WS_PATH,
+      maxPayload: this.maxPacketSize,
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    server.on('error', (err) => this.logger.warn({ err }, 'websocket server error'));
+    server.on('connection', (ws, req) => this.accept(ws, { remoteAddress: req.socket.remoteAddress, localAddress: req.socket.localAddress }));
+    this.server = server;
+    this.boundPort = (server.address() as AddressInfo).port;
+    this.running = true;
+    this.pinger = setInterval(() => this.pingAll(), this.opts.pingIntervalMs ?? 5000);
+    this.pinger.unref();
+    for (const state of this.peers.values()) this.dialIfMine(state);
+    this.logger.info({ address: this.address }, 'websocket uplink listening');
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.pinger);
+    const closing: Array<Promise<void>> = [];
+    for (const state of this.peers.values()) {
+      clearTimeout(state.timer);
+      for (const ws of [state.link, state.dialing]) if (ws) closing.push(closeSocket(ws));
+      state.link = undefined;
+      state.dialing = undefined;
+    }
+    for (const ws of this.pending) closing.push(closeSocket(ws));
+    this.pending.clear();
+    await Promise.all(closing);
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server = undefined;
+  }
+
+  /** Replaces the peer list (nodes file reloaded, or ports learned in tests). */
+  setPeers(peers: WsPeer[]): void {
+    const before = new Set(this.peers.keys());
+    const changed = this.setPeersQuietly(peers);
+    for (const node of before) {
+      if (!this.peers.has(node)) this.reachHandler?.(node, false);
+    }
+    for (const node of changed) {
+      const state = this.peers.get(node)!;
+      if (this.running) this.dialIfMine(state);
+      this.reachHandler?.(node, state.link !== undefined);
+    }
+  }
+
+  send(destNode: number, bytes: Buffer): boolean {
+    const link = this.peers.get(destNode)?.link;
+    if (!link || link.readyState !== WebSocket.OPEN) return false;
+    if (link.bufferedAmount > (this.opts.maxBufferedBytes ?? 64 * 1024 * 1024)) {
+      this.logger.warn({ peer: destNode, buffered: link.bufferedAmount }, 'link congested; packet dropped');
+      return false;
+    }
+    link.send(bytes, { binary: true });
+    return true;
+  }
+
+  onPacket(handler: UplinkPacketHandler): void {
+    this.packetHandler = handler;
+  }
+
+  onNodeReachability(handler: UplinkReachabilityHandler): void {
+    this.reachHandler = handler;
+  }
+
+  knownNodes(): UplinkNode[] {
+    const nodes: UplinkNode[] = [{ node: this.localNode, reachable: true }];
+    for (const [node, s] of this.peers) nodes.push({ node, reachable: s.link !== undefined });
+    return nodes.sort((a, b) => a.node - b.node);
+  }
+
+  /** The links that are up, for status and tests. */
+  links(): WsLinkInfo[] {
+    return [...this.peers.values()].flatMap((s) => (s.link && s.info ? [s.info] : [])).sort((a, b) => a.node - b.node);
+  }
+
+  // ---- peers ----
+
+  /** Returns the nodes that are new or whose address changed. */
+  private setPeersQuietly(peers: WsPeer[]): number[] {
+    const wanted = new Map(peers.filter((p) => p.node !== this.opts.node).map((p) => [p.node, p]));
+    const changed: number[] = [];
+    for (const [node, state] of this.peers) {
+      const next = wanted.get(node);
+      if (!next || next.host !== state.peer.host || next.port !== state.peer.port) {
+        this.dropPeer(state);
+        this.peers.delete(node);
+      }
+    }
+    for (const [node, peer] of wanted) {
+      if (!this.peers.has(node)) {
+        this.peers.set(node, { peer, backoff: 0 });
+        changed.push(node);
+      }
+    }
+    return changed;
+  }
+
+  private dropPeer(state: PeerState): void {
+    clearTimeout(state.timer);
+    for (const ws of [state.link, state.dialing]) if (ws) void closeSocket(ws);
+    state.link = undefined;
+    state.dialing = undefined;
+  }
+
+  // ---- dialling (we are the lower node number) ----
+
+  private dialIfMine(state: PeerState): void {
+    if (this.localNode < state.peer.node) this.dial(state);
+  }
+
+  private dial(state: PeerState): void {
+    if (!this.running || state.link || state.dialing || this.peers.get(state.peer.node) !== state) return;
+    clearTimeout(state.timer);
+    state.timer = undefined;
+    const { host, port, node } = state.peer;
+    const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}${WS_PATH}`;
+    const ws = new WebSocket(url, {
+      localAddress: this.opts.listen.host,
+      handshakeTimeout: this.opts.handshakeTimeoutMs ?? 5000,
+      maxPayload: this.maxPacketSize,
+      perMessageDeflate: false,
+    });
+    state.dialing = ws;
+    let addresses: SocketAddresses = { remoteAddress: undefined, localAddress: undefined };
+    ws.once('upgrade', (res) => {
+      addresses = { remoteAddress: res.socket.remoteAddress, localAddress: res.socket.localAddress };
+    });
+    const myNonce = newNonce();
+    let acceptorNonce: string | undefined;
+    const timer = setTimeout(() => ws.terminate(), this.opts.handshakeTimeoutMs ?? 5000);
+    ws.on('error', (err) => this.logger.debug({ err, peer: node }, 'dial failed'));
+    ws.on('close', (code, reason) => {
+      clearTimeout(timer);
+      if (state.dialing === ws) state.dialing = undefined;
+      if (code === CLOSE_AUTH || code === CLOSE_UNKNOWN_NODE || code === CLOSE_UNEXPECTED_NODE) {
+        this.logger.warn({ peer: node, code, reason: reason.toString() }, 'peer refused our link');
+      }
+      this.scheduleRedial(state);
+    });
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (state.link === ws) return this.receive(node, data, isBinary, ws);
+      const msg = isBinary ? undefined : parseHandshake(data.toString());
+      if (msg?.t === 'challenge' && acceptorNonce === undefined) {
+        if (msg.node !== node) {
+          this.logger.warn({ peer: node, claimed: msg.node }, 'peer answered with another node number');
+          return ws.close(CLOSE_UNEXPECTED_NODE, 'unexpected node');
+        }
+        acceptorNonce = msg.nonce;
+        ws.send(JSON.stringify({
+          t: 'auth', node: this.localNode, nonce: myNonce,
+          mac: handshakeMac(this.secret, 'auth', this.localNode, node, acceptorNonce, myNonce),
+        }));
+        return;
+      }
+      if (msg?.t === 'ok' && acceptorNonce !== undefined) {
+        if (!macMatches(handshakeMac(this.secret, 'ok', node, this.localNode, acceptorNonce, myNonce), msg.mac)) {
+          this.logger.warn({ peer: node }, 'peer failed to prove the cluster secret');
+          return ws.close(CLOSE_AUTH, 'authentication failed');
+        }
+        clearTimeout(timer);
+        state.dialing = undefined;
+        this.established(state, ws, 'dialed', addresses);
+        return;
+      }
+      this.logger.warn({ peer: node }, 'unexpected frame during handshake');
+      ws.close(CLOSE_PROTOCOL, 'protocol error');
+    });
+  }
+
+  private scheduleRedial(state: PeerState): void {
+    if (!this.running || state.link || state.dialing || state.timer || this.peers.get(state.peer.node) !== state) return;
+    if (this.localNode > state.peer.node) return;
+    const min = this.opts.reconnectMinMs ?? 100;
+    const max = this.opts.reconnectMaxMs ?? 5000;
+    state.backoff = state.backoff === 0 ? min : Math.min(max, state.backoff * 2);
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      this.dial(state);
+    }, state.backoff);
+    state.timer.unref();
+  }
+
+  // ---- accepting (the peer is the lower node number) ----
+
+  private accept(ws: WebSocket, addresses: SocketAddresses): void {
+    const remote = addresses.remoteAddress;
+    if (!this.running) return void ws.terminate();
+    this.pending.add(ws);
+    const myNonce = newNonce();
+    const timer = setTimeout(() => ws.terminate(), this.opts.handshakeTimeoutMs ?? 5000);
+    let peerNode: number | undefined;
+    ws.on('error', (err) => this.logger.debug({ err, remote }, 'accepted link error'));
+    ws.on('close', () => {
+      clearTimeout(timer);
+      this.pending.delete(ws);
+    });
+    ws.send(JSON.stringify({ t: 'challenge', v: 1, node: this.localNode, nonce: myNonce }));
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (peerNode !== undefined) return this.receive(peerNode, data, isBinary, ws);
+      const msg = isBinary ? undefined : parseHandshake(data.toString());
+      if (msg?.t !== 'auth') {
+        this.logger.warn({ remote }, 'unexpected frame during handshake');
+        return ws.close(CLOSE_PROTOCOL, 'protocol error');
+      }
+      const state = this.peers.get(msg.node);
+      if (!state) {
+        this.logger.warn({ remote, claimed: msg.node }, 'link from a node not in the peer list refused');
+        return ws.close(CLOSE_UNKNOWN_NODE, 'unknown node');
+      }
+      if (!macMatches(handshakeMac(this.secret, 'auth', msg.node, this.localNode, myNonce, msg.nonce), msg.mac)) {
+        this.logger.warn({ remote, claimed: msg.node }, 'link with a wrong cluster secret refused');
+        return ws.close(CLOSE_AUTH, 'authentication failed');
+      }
+      clearTimeout(timer);
+      this.pending.delete(ws);
+      peerNode = msg.node;
+      ws.send(JSON.stringify({ t: 'ok', mac: handshakeMac(this.secret, 'ok', this.localNode, msg.node, myNonce, msg.nonce) }));
+      this.established(state, ws, 'accepted', addresses);
+    });
+  }
+
+  // ---- established links ----
+
+  private established(state: PeerState, ws: WebSocket, direction: WsLinkInfo['direction'], addresses: SocketAddresses): void {
+    const node = state.peer.node;
+    const old = state.link;
+    state.link = ws;
+    state.info = { node, direction, ...addresses };
+    state.backoff = 0;
+    // A newer link from the same peer wins (the peer restarted before we saw the old one die).
+    if (old && old !== ws) old.close(CLOSE_REPLACED, 'replaced');
+    (ws as WebSocket & { alive?: boolean }).alive = true;
+    ws.on('pong', () => ((ws as WebSocket & { alive?: boolean }).alive = true));
+    ws.on('close', () => {
+      if (state.link !== ws) return;
+      state.link = undefined;
+      this.logger.info({ peer: node }, 'link down');
+      if (this.running) this.reachHandler?.(node, false);
+      this.scheduleRedial(state);
+    });
+    this.logger.info({ peer: node }, 'link up');
+    if (!old) this.reachHandler?.(node, true);
+  }
+
+  private receive(node: number, data: RawData, isBinary: boolean, ws: WebSocket): void {
+    if (!isBinary) {
+      this.logger.warn({ peer: node }, 'text frame on an established link; closing it');
+      ws.close(CLOSE_PROTOCOL, 'protocol error');
+      return;
+    }
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    this.packetHandler?.(bytes, node);
+  }
+
+  private pingAll(): void {
+    for (const state of this.peers.values()) {
+      const ws = state.link as (WebSocket & { alive?: boolean }) | undefined;
+      if (!ws) continue;
+      if (!ws.alive) {
+        this.logger.warn({ peer: state.peer.node }, 'peer missed a ping; dropping link');
+        ws.terminate();
+        continue;
+      }
+      ws.alive = false;
+      ws.ping();
+    }
+  }
+}
+
+function closeSocket(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    ws.once('close', () => resolve());
+    const t = setTimeout(() => ws.terminate(), 1000);
+    t.unref();
+    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    else ws.close(1001, 'going away');
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * The envelope at the start of every tunnel payload the bridge sends.
+ *
+ * A real ctdbd rewrites the REQ_TUNNEL header on delivery (reqid 0, srcnode =
+ * delivering daemon, behaviour.md §3), so the sender's node and the request
+ * id must travel inside the payload. Network byte order, 16 bytes:
+ *
+ * | off | size | field                                         |
+ * |----:|-----:|-----------------------------------------------|
+ * |   0 |    2 | magic 0x5442 ("TB")                            |
+ * |   2 |    1 | envelope version (1)                           |
+ * |   3 |    1 | kind: 1 request, 2 reply, 3 no-reply, 4 probe, 5 probe reply |
+ * |   4 |    4 | source PNN                                     |
+ * |   8 |    4 | destination PNN                                |
+ * |  12 |    4 | request id (0 for no-reply)                    |
+ * |  16 |    … | payload                                        |
+ */
+export const ENVELOPE_MAGIC = 0x5442;
+export const ENVELOPE_VERSION = 1;
+export const ENVELOPE_SIZE = 16;
+
+export const EnvelopeKind = {
+  REQUEST: 1,
+  REPLY: 2,
+  NOREPLY: 3,
+  PROBE: 4,
+  PROBE_REPLY: 5,
+} as const;
+export type EnvelopeKindCode = (typeof EnvelopeKind)[keyof typeof EnvelopeKind];
+
+export interface Envelope {
+  kind: EnvelopeKindCode;
+  srcPnn: number;
+  dstPnn: number;
+  requestId: number;
+  payload: Buffer;
+}
+
+export class EnvelopeError extends Error {
+  override name = 'EnvelopeError';
+  constructor(readonly field: string, readonly offset: number, reason: string) {
+    super(`tunnel envelope: field ${field} at offset ${offset}: ${reason}`);
+  }
+}
+
+export function encodeEnvelope(e: Envelope): Buffer {
+  const out = Buffer.allocUnsafe(ENVELOPE_SIZE + e.payload.length);
+  out.writeUInt16BE(ENVELOPE_MAGIC, 0);
+  out.writeUInt8(ENVELOPE_VERSION, 2);
+  out.writeUInt8(e.kind, 3);
+  out.writeUInt32BE(e.srcPnn >>> 0, 4);
+  out.writeUInt32BE(e.dstPnn >>> 0, 8);
+  out.writeUInt32BE(e.requestId >>> 0, 12);
+  e.payload.copy(out, ENVELOPE_SIZE);
+  return out;
+}
+
+export function decodeEnvelope(buf: Buffer): Envelope {
+  if (buf.length < ENVELOPE_SIZE) {
+    throw new EnvelopeError('length', 0, `needs ${ENVELOPE_SIZE} bytes, have ${buf.length}`);
+  }
+  const magic = buf.readUInt16BE(0);
+  if (magic !== ENVELOPE_MAGIC) throw new EnvelopeError('magic', 0, `expected 0x5442, got 0x${magic.toString(16)}`);
+  const version = buf.readUInt8(2);
+  if (version !== ENVELOPE_VERSION) throw new EnvelopeError('version', 2, `unsupported version ${version}`);
+  const kind = buf.readUInt8(3);
+  if (kind < EnvelopeKind.REQUEST || kind > EnvelopeKind.PROBE_REPLY) {
+    throw new EnvelopeError('kind', 3, `unknown kind ${kind}`);
+  }
+  return {
+    kind: kind as EnvelopeKindCode,
+    srcPnn: buf.readUInt32BE(4),
+    dstPnn: buf.readUInt32BE(8),
+    requestId: buf.readUInt32BE(12),
+    payload: buf.subarray(ENVELOPE_SIZE),
+  };
+}
