@@ -68,6 +68,18 @@ describe('Discovery', () => {
     expect(d.stateOf(1)).toBe('legacy-only');
   });
 
+  it('asks again at once when traffic arrives from a node taken for legacy-only', () => {
+    d.start([{ node: 1, reachable: true }]);
+    vi.advanceTimersByTime(1001);
+    sent.length = 0;
+    d.trafficFrom(1);
+    expect(d.stateOf(1)).toBe('discovering');
+    d.trafficFrom(1);
+    expect(sent).toEqual([[1, true]]);
+    vi.advanceTimersByTime(1001);
+    expect(d.stateOf(1)).toBe('legacy-only');
+  });
+
   it('follows node list changes', () => {
     d.start([{ node: 1, reachable: true }, { node: 2, reachable: true }]);
     d.sync([{ node: 1, reachable: true }, { node: 3, reachable: false }]);

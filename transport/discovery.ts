@@ -141,6 +141,15 @@ export class Discovery implements NodeView {
     return hello.wantReply;
   }
 
+  /** A valid packet arrived from `node`: if we took it for legacy-only, ask again. */
+  trafficFrom(node: number): void {
+    const e = this.entries.get(node);
+    if (!e || e.state !== 'legacy-only') return;
+    this.setState(e, 'discovering');
+    this.opts.sendHello(node, true);
+    this.armTimeout(e);
+  }
+
   byeReceived(node: number, bootId: string): void {
     const e = this.entries.get(node);
     if (!e || (e.bootId !== undefined && e.bootId !== bootId)) return;

@@ -106,6 +106,11 @@ describe('Router', () => {
     expect(r.ownerOf(5)).toBe('c');
   });
 
+  it('sends replies even to a node it took for legacy-only (it asked, so it speaks the protocol)', () => {
+    const actions = setup().route(pkt({ flags: Flag.REPLY, src: { node: 0, service: 5 }, dest: { node: 2, service: 7 } }), { kind: 'local', endpointId: 'b' });
+    expect(actions).toMatchObject([{ kind: 'uplink', node: 2 }]);
+  });
+
   it('drops replies whose requester has gone', () => {
     const actions = setup().route(pkt({ flags: Flag.REPLY, src: { node: 1, service: 1 }, dest: { node: 0, service: 999 } }), { kind: 'uplink', node: 1 });
     expect(actions.map((a) => a.kind)).toEqual(['drop']);

@@ -79,6 +79,8 @@ export class Router {
       case 'discovering': // optimistic: the hello may still be on its way
         return [{ kind: 'uplink', node: dest.node, packet }];
       case 'legacy-only':
+        // A reply answers someone who asked us, so something there does speak the protocol.
+        if (kindOf(packet.header.flags) === 'reply') return [{ kind: 'uplink', node: dest.node, packet }];
         return this.reject(packet, new UnreachableNodeError(dest.node, 'no transportd runs there (legacy-only node)'));
       case 'unreachable':
         return this.reject(packet, new UnreachableNodeError(dest.node, 'the uplink cannot reach it'));

@@ -8,6 +8,9 @@ import {
 } from './errors.ts';
 import { BUILTIN_SERVICE } from './endpoint.ts';
 import type { TransportClient } from './api.ts';
+import { buildPacket, decodeEnvelope } from './message.ts';
+import { decodePacket, encodePacket, type Packet } from './packet.ts';
+import { Flag, Offset } from './header.ts';
 import type { TransportStatus } from './builtin-service.ts';
 
 const ECHO = 100;
@@ -189,6 +192,32 @@ describe('three transportds over the in-process uplink (node 3 is legacy-only)',
     expect(await pending).toBeInstanceOf(TransportTimeoutError);
     const again = await cluster.daemons.get(1)!.connectClient({ service: 300, name: 'again' });
     await again.close();
+  });
+
+  it('answers bad packets from the uplink and ignores spoofed or foreign ones', async () => {
+    // A raw carrier endpoint on node 3 (the legacy-only member) plays a misbehaving peer.
+    const fake = cluster.hub.createUplink(3);
+    const got: Packet[] = [];
+    fake.onPacket((bytes) => got.push(decodePacket(bytes)));
+    await fake.start();
+    try {
+      const ping = (requestId: number, src = { node: 3, service: 9 }) => encodePacket(buildPacket({
+        src, dest: { node: 0, service: BUILTIN_SERVICE }, type: 'transport.ping', version: 1, body: {}, requestId, flags: Flag.REQUEST,
+      }));
+      const future = ping(1);
+      future.writeUInt8(7, Offset.protocolVersion);
+      fake.send(0, future);
+      fake.send(0, ping(2, { node: 1, service: 9 })); // claims to be node 1: dropped
+      fake.send(0, Buffer.from('not a transport packet at all, but long enough'));
+      fake.send(0, ping(3));
+      await waitFor(() => got.some((p) => p.header.requestId === 3));
+      const byId = new Map(got.map((p) => [p.header.requestId, p]));
+      expect(decodeEnvelope(byId.get(1)!.payload, createRegistry()).body).toMatchObject({ code: 'version-mismatch', what: 'protocol', supported: [1] });
+      expect(byId.has(2)).toBe(false);
+      expect(byId.get(3)!.header.flags).toBe(Flag.REPLY);
+    } finally {
+      await fake.stop();
+    }
   });
 
   it('refuses oversize payloads before sending and fails pending requests when the client closes', async () => {

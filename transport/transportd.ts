@@ -303,6 +303,7 @@ export class Transportd {
       }, { kind: 'uplink', node: from });
       return;
     }
+    if (isConcreteNode(packet.header.src.node)) this.discovery.trafficFrom(packet.header.src.node);
     this.execute(this.router.route(packet, { kind: 'uplink', node: from }));
   }
 

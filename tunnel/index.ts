@@ -4,3 +4,4 @@ export * from './envelope.ts';
 export * from './errors.ts';
 export * from './legacy-port.ts';
 export * from './endpoint.ts';
+export * from './legacy-client-port.ts';

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,10 +36,14 @@ export interface RealClusterFixture {
   teardown(): Promise<void>;
 }
 
-const live = new Set<RealLocalCluster>();
+/** Running fixture clusters, with whether their directory is ours to remove. */
+const live = new Map<RealLocalCluster, { removeDir: boolean }>();
 
 function killLiveNow(): void {
-  for (const cluster of live) cluster.killAllNow();
+  for (const [cluster, { removeDir }] of live) {
+    cluster.killAllNow();
+    if (removeDir) rmSync(cluster.dir, { recursive: true, force: true });
+  }
 }
 
 function onSignal(sig: NodeJS.Signals): void {
@@ -46,13 +51,13 @@ function onSignal(sig: NodeJS.Signals): void {
   process.exit(sig === 'SIGINT' ? 130 : 143);
 }
 
-function track(cluster: RealLocalCluster): void {
+function track(cluster: RealLocalCluster, removeDir: boolean): void {
   if (live.size === 0) {
     process.on('exit', killLiveNow);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
-  live.add(cluster);
+  live.set(cluster, { removeDir });
 }
 
 function untrack(cluster: RealLocalCluster): void {
@@ -88,7 +93,7 @@ export async function startRealCluster(opts: StartRealClusterOptions = {}): Prom
   await reapOrphanClusters();
   const dir = opts.dir ?? await mkdtemp(join(tmpdir(), DIR_PREFIX));
   const cluster = new RealLocalCluster({ ...opts, dir, ownerPid: process.pid });
-  track(cluster);
+  track(cluster, !KEEP_DIR && !opts.dir);
   const started = Date.now();
   try {
     await cluster.up();

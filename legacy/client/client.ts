@@ -84,8 +84,8 @@ export class LegacyClient extends ControlsApi {
   private conn: LegacyConnection | undefined;
   private reconnectLoop: ReconnectLoop | undefined;
   private stateValue: ClientState = 'idle';
-  private pnnValue = Node.UNKNOWN_PNN;
-  private leaderValue = Node.UNKNOWN_PNN;
+  private pnnValue: number = Node.UNKNOWN_PNN;
+  private leaderValue: number = Node.UNKNOWN_PNN;
   private readonly leaderWaiters = new Set<() => void>();
   private downSince = 0;
   private readonly leaderHandler: MessageHandler = (m) => this.onLeaderMessage(m);

@@ -16,7 +16,7 @@ import {
   R, reusePacket, T, validMagic,
 } from './fast-packets.ts';
 import { KeepaliveMonitor } from './keepalive.ts';
-import { isInternal, SrvidRegistry, TunnelRegistry, type InternalListener, type PacketSink } from './messaging.ts';
+import { isInternal, SrvidRegistry, TunnelRegistry, type InternalListener } from './messaging.ts';
 import { NodeLinks } from './node-links.ts';
 import type { SsRunner } from './peer-cred.ts';
 import { Recoverd } from './recoverd.ts';
@@ -171,6 +171,7 @@ export class Daemon {
     this.state.runState = RunState.SETUP;
     this.stats.statisticsStartTime = { sec: this.startTime[0], usec: this.startTime[1] };
     if (this.opts.writePidFile !== false) await this.writePidFile();
+    this.recoverdClientId = this.allocateClientIdPersistent();
     try {
       await this.clientFace.start();
     } catch (err) {
@@ -178,7 +179,6 @@ export class Daemon {
       throw err;
     }
     this.running = true;
-    this.recoverdClientId = this.allocateClientIdPersistent();
     this.recoverd = new Recoverd(this);
     this.keepalive = new KeepaliveMonitor(this.config.nodes.length, {
       connectedPeers: () => this.state.nodes
@@ -746,22 +746,24 @@ export class Daemon {
     return l;
   }
 
-  /** Recovery mode change with ctdbd's bookkeeping (uptime, runstate). */
+  /** Recovery mode change with ctdbd's bookkeeping (statistics, runstate). */
   setRecoveryMode(mode: number): void {
     const st = this.state;
     if (mode === st.recoveryMode) return;
     st.recoveryMode = mode;
-    if (mode === RecoveryMode.ACTIVE) {
-      st.lastRecoveryStarted = timevalNow();
-      this.stats.recovering = 1;
-      this.log.info('recovery mode set to ACTIVE');
-    } else {
-      st.lastRecoveryFinished = timevalNow();
-      this.stats.recovering = 0;
-      this.stats.numRecoveries++;
-      if (st.runState === RunState.FIRST_RECOVERY) st.runState = RunState.RUNNING;
-      this.log.info('recovery mode set to NORMAL');
-    }
+    this.stats.recovering = mode === RecoveryMode.ACTIVE ? 1 : 0;
+    if (mode === RecoveryMode.NORMAL && st.runState === RunState.FIRST_RECOVERY) st.runState = RunState.RUNNING;
+    this.log.info(`recovery mode set to ${mode === RecoveryMode.ACTIVE ? 'ACTIVE' : 'NORMAL'}`);
+  }
+
+  /** START_RECOVERY / END_RECOVERY: the times UPTIME reports. */
+  recoveryStarted(): void {
+    this.state.lastRecoveryStarted = timevalNow();
+  }
+
+  recoveryFinished(): void {
+    this.state.lastRecoveryFinished = timevalNow();
+    this.stats.numRecoveries++;
   }
 
   /** Becoming inactive (stopped, banned): ctdbd invalidates its generation and enters recovery. */
@@ -770,9 +772,10 @@ export class Daemon {
     this.setRecoveryMode(RecoveryMode.ACTIVE);
   }
 
-  /** Sinks for tests and the recovery daemon. */
-  isPacketSink(x: unknown): x is PacketSink {
-    return typeof (x as PacketSink)?.sendPacket === 'function';
+  /** SET_DEBUG: the CTDB level, mirrored onto the pino logger. */
+  setDebugLevel(level: number): void {
+    this.debugLevel = level | 0;
+    this.log.level = pinoLevelFor(this.debugLevel);
   }
 
   get isRunning(): boolean {

@@ -262,3 +262,13 @@ function layoutOf(op: number): OperationLayout {
   if (!layout) throw new CtdbEncodeError('ctdb_req_header', 'operation', `unknown operation ${op}`);
   return layout;
 }
+
+/** The body definition of an operation (fields after the header), for tests and tools. */
+export function packetBodyDef(op: number): StructDef<any> | undefined {
+  return layouts[op]?.body;
+}
+
+/** ctdbd's C struct minimum length of an operation before 8-rounding (wire.md §3). */
+export function packetMinLength(op: number): number | undefined {
+  return layouts[op]?.cMin;
+}

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { AddressInUseError, InvalidAddressError } from './errors.ts';
 
 /**
@@ -47,21 +47,45 @@ export interface PickAddressesOptions {
   port: number;
   /** Inclusive range of the third octet S scanned for 127.0.S.1..count. */
   range: [number, number];
-  /** Test hook: decides whether an address is free. */
-  isFree?: (address: string, port: number) => Promise<boolean>;
 }
 
-/** First subnet 127.0.S.x in the range whose node addresses are all free. */
-export async function pickFreeAddresses(opts: PickAddressesOptions): Promise<string[]> {
-  const isFree = opts.isFree ?? isAddressFree;
+/** Addresses held for us while the cluster starts; release once ctdbd has bound them. */
+export interface AddressReservation {
+  addresses: string[];
+  release(): Promise<void>;
+}
+
+/** Last-octet of the address whose listener marks a subnet as "being started". */
+export const RESERVATION_OCTET = 254;
+
+function tryListen(address: string, port: number): Promise<Server | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(null));
+    server.listen({ host: address, port, exclusive: true }, () => resolve(server));
+  });
+}
+
+/**
+ * First subnet 127.0.S.x in the range whose node addresses are all free.
+ * Two harness processes starting at once could both find a subnet free and
+ * collide when ctdbd binds, so the chosen subnet is claimed by listening on
+ * 127.0.S.254 (never a node address) until release(): a bind is atomic, and
+ * the kernel drops the claim if we die.
+ */
+export async function reserveFreeAddresses(opts: PickAddressesOptions): Promise<AddressReservation> {
   const [first, last] = opts.range;
   for (let s = first; s <= last; s++) {
     const addresses = addressesFrom(`127.0.${s}.1`, opts.count);
+    const claim = await tryListen(`127.0.${s}.${RESERVATION_OCTET}`, opts.port);
+    if (!claim) continue;
     let allFree = true;
     for (const address of addresses) {
-      if (!(await isFree(address, opts.port))) { allFree = false; break; }
+      if (!(await isAddressFree(address, opts.port))) { allFree = false; break; }
     }
-    if (allFree) return addresses;
+    const release = () => new Promise<void>((resolve) => claim.close(() => resolve()));
+    if (allFree) return { addresses, release };
+    await release();
   }
   throw new AddressInUseError(`127.0.${first}-${last}.x`, 'no free subnet in the range (pass a base address)');
 }

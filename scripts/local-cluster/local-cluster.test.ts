@@ -5,7 +5,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../../legacy/common/log.ts';
-import { addressesFrom, assertAddressesFree, parseLoopback, pickFreeAddresses } from './addresses.ts';
+import { addressesFrom, assertAddressesFree, parseLoopback, reserveFreeAddresses } from './addresses.ts';
 import { writeClusterLayout } from './layout.ts';
 import { parseNodeStatusX } from './ctdb-command.ts';
 import { belongsToBase, descendants, isAlive, processesWithBase, waitForExit } from './processes.ts';
@@ -47,10 +47,25 @@ describe('addresses', () => {
   it('skips a subnet with one taken address and names a taken address', async () => {
     const held = await listen('127.0.241.2');
     const port = (held.address() as { port: number }).port;
-    expect(await pickFreeAddresses({ count: 3, port, range: [241, 242] }))
-      .toEqual(['127.0.242.1', '127.0.242.2', '127.0.242.3']);
+    const reservation = await reserveFreeAddresses({ count: 3, port, range: [241, 243] });
+    cleanups.push(() => reservation.release());
+    expect(reservation.addresses).toEqual(['127.0.242.1', '127.0.242.2', '127.0.242.3']);
     await expect(assertAddressesFree(['127.0.241.1', '127.0.241.2'], port)).rejects.toThrow(/127\.0\.241\.2/);
-    await expect(pickFreeAddresses({ count: 3, port, range: [241, 241] })).rejects.toThrow(AddressInUseError);
+    await expect(reserveFreeAddresses({ count: 3, port, range: [241, 241] })).rejects.toThrow(AddressInUseError);
+  });
+
+  it('lets two concurrent starters claim different subnets', async () => {
+    const port = (((await listen('127.0.0.1')).address()) as { port: number }).port;
+    const [a, b] = await Promise.all([
+      reserveFreeAddresses({ count: 2, port, range: [245, 247] }),
+      reserveFreeAddresses({ count: 2, port, range: [245, 247] }),
+    ]);
+    cleanups.push(() => a.release(), () => b.release());
+    expect(a.addresses[0]).not.toBe(b.addresses[0]);
+    await a.release();
+    const c = await reserveFreeAddresses({ count: 2, port, range: [245, 247] });
+    cleanups.push(() => c.release());
+    expect(c.addresses).toEqual(a.addresses);
   });
 });
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { existsSync } from 'node:fs';
 import type { LocalCluster, LocalClusterNode, LocalClusterNodeStatus, LocalClusterStatus } from './types.ts';
 import { resolveOptions, type RealClusterOptions, type ResolvedClusterOptions } from './options.ts';
-import { addressesFrom, assertAddressesFree, pickFreeAddresses } from './addresses.ts';
+import { addressesFrom, assertAddressesFree, reserveFreeAddresses, type AddressReservation } from './addresses.ts';
 import { clusterLockPath, nodePaths, writeClusterLayout, type NodePaths } from './layout.ts';
 import { readClusterFile, writeClusterFile, type ClusterFile } from './cluster-file.ts';
 import { AddressInUseError, ClusterAlreadyRunningError, ClusterTimeoutError, LocalClusterError, UnknownNodeError } from './errors.ts';
@@ -57,8 +57,8 @@ export class RealLocalCluster implements LocalCluster {
     await assertExecutable('ctdbd', this.opts.ctdbdPath);
     await assertExecutable('ctdb', this.opts.ctdbPath);
     await this.refuseIfRunning();
-    // A concurrently starting cluster may grab a subnet between our test-bind
-    // and ctdbd's bind; an automatically chosen subnet is then picked again.
+    // Harness users claim subnets atomically (see reserveFreeAddresses), but a
+    // foreign ctdbd may still bind a chosen address first: pick another subnet.
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.upOnce();
@@ -70,7 +70,15 @@ export class RealLocalCluster implements LocalCluster {
   }
 
   private async upOnce(): Promise<void> {
-    const addresses = await this.chooseAddresses();
+    const reservation = await this.chooseAddresses();
+    try {
+      await this.startAll(reservation.addresses);
+    } finally {
+      await reservation.release();
+    }
+  }
+
+  private async startAll(addresses: string[]): Promise<void> {
     this.paths = await writeClusterLayout(this.dir, addresses, this.opts.logLevel);
     this.pidByPnn = this.paths.map(() => null);
     this.createdAt = new Date().toISOString();
@@ -210,14 +218,14 @@ export class RealLocalCluster implements LocalCluster {
     if (live.length > 0) throw new ClusterAlreadyRunningError(this.dir, live);
   }
 
-  private async chooseAddresses(): Promise<string[]> {
+  private async chooseAddresses(): Promise<AddressReservation> {
     const { nodeCount, port } = this.opts;
     if (this.opts.baseAddress) {
       const addresses = addressesFrom(this.opts.baseAddress, nodeCount);
       await assertAddressesFree(addresses, port);
-      return addresses;
+      return { addresses, release: async () => undefined };
     }
-    return pickFreeAddresses({ count: nodeCount, port, range: this.opts.subnetRange });
+    return reserveFreeAddresses({ count: nodeCount, port, range: this.opts.subnetRange });
   }
 
   private nodePaths(pnn: number): NodePaths {

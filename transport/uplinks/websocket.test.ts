@@ -100,6 +100,11 @@ describe('WebSocket uplink between transportds on 127.0.0.11-14', () => {
       return JSON.stringify({ t: 'auth', node: 77, nonce, mac: handshakeMac(SECRET, 'auth', 77, 2, c.nonce, nonce) });
     });
     expect(unknownNode.code).toBe(4003);
+    const higherNode = await attempt((c) => {
+      const nonce = newNonce();
+      return JSON.stringify({ t: 'auth', node: 3, nonce, mac: handshakeMac(SECRET, 'auth', 3, 2, c.nonce, nonce) });
+    });
+    expect(higherNode.code).toBe(4003);
     const binaryFirst = await attempt(() => Buffer.from('CTBT'));
     expect(binaryFirst.code).toBe(4004);
     // The real links are unaffected.

@@ -307,8 +307,9 @@ export class WebSocketUplink implements Uplink {
         return ws.close(CLOSE_PROTOCOL, 'protocol error');
       }
       const state = this.peers.get(msg.node);
-      if (!state) {
-        this.logger.warn({ remote, claimed: msg.node }, 'link from a node not in the peer list refused');
+      // Only lower nodes dial us; anything else is a stranger or a misconfigured peer.
+      if (!state || msg.node > this.localNode) {
+        this.logger.warn({ remote, claimed: msg.node }, 'link from a node not in the peer list (or not below us) refused');
         return ws.close(CLOSE_UNKNOWN_NODE, 'unknown node');
       }
       if (!macMatches(handshakeMac(this.secret, 'auth', msg.node, this.localNode, myNonce, msg.nonce), msg.mac)) {

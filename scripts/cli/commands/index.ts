@@ -2,9 +2,12 @@ import type { Command } from 'commander';
 import { registerLocalCluster } from './local-cluster.ts';
 import { registerCapture } from './capture.ts';
 import { registerTransport } from './transport.ts';
+import { registerDecode } from './decode.ts';
+import { registerNode } from './node.ts';
+import { registerLegacy } from './legacy.ts';
 
 /** Each entry adds one subcommand (with its own --help) to the program. */
-const registrations: Array<(program: Command) => void> = [registerLocalCluster, registerCapture, registerTransport];
+const registrations: Array<(program: Command) => void> = [registerLocalCluster, registerCapture, registerTransport, registerDecode, registerNode, registerLegacy];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

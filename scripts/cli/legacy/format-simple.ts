@@ -56,3 +56,12 @@ export function formatProcessExists(pid: number, srvid: bigint, status: number):
 export function formatListnodes(addresses: Array<{ address: string; deleted: boolean }>): string {
   return addresses.filter((a) => !a.deleted).map((a) => `${a.address}\n`).join('');
 }
+
+/** debug_level_to_string of ctdb's logging (levels between names map to the lower name). */
+export function debugLevelName(level: number): string {
+  const names: Record<number, string> = {
+    0: 'ERROR', 1: 'WARNING', 2: 'WARNING', 3: 'NOTICE', 4: 'NOTICE', 5: 'INFO', 6: 'INFO', 7: 'INFO', 8: 'INFO',
+    9: 'INFO', 10: 'DEBUG',
+  };
+  return names[level] ?? 'UNKNOWN';
+}
