@@ -1,5 +1,6 @@
 import { clusterLockPath } from '../scripts/local-cluster/layout.ts';
-import { signal } from '../scripts/local-cluster/processes.ts';
+import { join } from 'node:path';
+import { readPidFile, signal } from '../scripts/local-cluster/processes.ts';
 import { startRealCluster } from './support/real-cluster.ts';
 import { defineClientSuite } from './suites/client-suite.ts';
 import type { ClientSuiteCluster } from './suites/client-cluster.ts';
@@ -10,8 +11,9 @@ import type { ClientSuiteCluster } from './suites/client-cluster.ts';
  */
 async function startReal(): Promise<ClientSuiteCluster> {
   const fixture = await startRealCluster({ nodes: 3 });
+  // From the pid file: asking the cluster (ctdb CLI) would block on a frozen node.
   const daemonPid = async (pnn: number): Promise<number> => {
-    const pid = (await fixture.cluster.status()).nodes[pnn]?.pid;
+    const pid = await readPidFile(join(fixture.nodes[pnn].base, 'run', 'ctdbd.pid'));
     if (!pid) throw new Error(`node ${pnn} is not running`);
     return pid;
   };

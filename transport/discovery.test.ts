@@ -53,6 +53,18 @@ describe('Discovery', () => {
     expect(d.stateOf(1)).toBe('transport');
   });
 
+  it('sends an answer it could not deliver once the uplink reports the node reachable', () => {
+    d.start([{ node: 1, reachable: false }]);
+    expect(d.helloReceived(hello(1))).toBe(true);
+    d.helloUndelivered(1);
+    sent.length = 0;
+    d.reachabilityChanged(1, true);
+    expect(sent).toEqual([[1, false]]);
+    expect(d.stateOf(1)).toBe('transport');
+    d.reachabilityChanged(1, true);
+    expect(sent).toEqual([[1, false]]);
+  });
+
   it('follows reachability and bye', () => {
     d.start([{ node: 1, reachable: true }]);
     d.helloReceived(hello(1));

@@ -51,6 +51,8 @@ export interface DiscoveryOptions {
 interface Entry extends NodeInfo {
   reachable: boolean;
   timer?: NodeJS.Timeout;
+  /** Our answer to its hello could not be sent (the carrier could not reach it yet). */
+  owesHello?: boolean;
 }
 
 export class Discovery implements NodeView {
@@ -111,6 +113,10 @@ export class Discovery implements NodeView {
       this.setState(e, 'unreachable');
       return;
     }
+    if (e.owesHello) {
+      e.owesHello = false;
+      this.opts.sendHello(node, false);
+    }
     if (e.state === 'transport') return;
     this.setState(e, 'discovering');
     this.opts.sendHello(node, true);
@@ -141,6 +147,16 @@ export class Discovery implements NodeView {
     return hello.wantReply;
   }
 
+  /**
+   * The answer to `node`'s hello could not be handed to the uplink (e.g. its
+   * node map still shows the peer down while the peer already reaches us):
+   * it is sent as soon as the uplink reports the node reachable.
+   */
+  helloUndelivered(node: number): void {
+    const e = this.entries.get(node);
+    if (e) e.owesHello = true;
+  }
+
   /** A valid packet arrived from `node`: if we took it for legacy-only, ask again. */
   trafficFrom(node: number): void {
     const e = this.entries.get(node);
@@ -169,7 +185,7 @@ export class Discovery implements NodeView {
   list(): NodeInfo[] {
     return [...this.entries.values()]
       .sort((a, b) => a.node - b.node)
-      .map(({ reachable: _r, timer: _t, ...info }) => info);
+      .map(({ reachable: _r, timer: _t, owesHello: _o, ...info }) => info);
   }
 
   private armTimeout(e: Entry): void {

@@ -129,6 +129,24 @@ describe('three transportds over the in-process uplink (node 3 is legacy-only)',
     expect(await client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'back' })).toMatchObject({ node: 2 });
   });
 
+  it('fails requests in flight to a node at once when the uplink loses it', async () => {
+    const started = Date.now();
+    const inFlight = client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'cut', delayMs: 300 }, { timeoutMs: 5000 })
+      .catch((e) => e);
+    setTimeout(() => cluster.hub.setReachable(2, false), 50);
+    try {
+      const err = await inFlight;
+      expect(err).toBeInstanceOf(UnreachableNodeError);
+      expect(err).toMatchObject({ node: 2, origin: 0 });
+      expect((err as Error).message).toMatch(/lost it/);
+      expect(Date.now() - started).toBeLessThan(1000);
+    } finally {
+      cluster.hub.setReachable(2, true);
+    }
+    await cluster.settled();
+    expect(await client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'back again' })).toMatchObject({ node: 2 });
+  });
+
   it('answers unknown payload versions with version-mismatch', async () => {
     const v2 = createRegistry([{ type: 'demo.echo', versions: { ...echoV1.versions, 2: { body: { type: 'object' }, reply: { type: 'object' } } } }]);
     const newer = await cluster.daemons.get(0)!.connectClient({ name: 'newer', registry: v2 });

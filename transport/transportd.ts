@@ -16,6 +16,7 @@ import { ServiceDispatcher } from './dispatcher.ts';
 import { Discovery, type HelloBody } from './discovery.ts';
 import { Router, type Origin, type RouteAction } from './router.ts';
 import { createBuiltinService, type TransportStatus } from './builtin-service.ts';
+import { PendingRequests } from './pending-requests.ts';
 import { buildErrorReply, buildPacket, buildReply, decodeEnvelope } from './message.ts';
 import { decodePacket, encodePacket, type Packet } from './packet.ts';
 import { inProcessLinkPair, socketLink, type PacketLink } from './link.ts';
@@ -35,6 +36,8 @@ export interface TransportdOptions {
   maxPayload?: number;
   helloTimeoutMs?: number;
   rehelloIntervalMs?: number;
+  /** How long a request sent through the uplink is remembered for failing it early (default 10 min). */
+  pendingRequestTtlMs?: number;
   software?: string;
   logger?: Logger;
   now?: () => number;
@@ -48,6 +51,7 @@ interface Connection {
 }
 
 const INTERNAL_CONTROL = 'internal:control';
+const EMPTY_PAYLOAD = Buffer.alloc(0);
 const INTERNAL_BUILTIN = 'internal:builtin';
 const INTERNAL_NAMES: Record<string, string> = { [INTERNAL_CONTROL]: 'transportd', [INTERNAL_BUILTIN]: 'builtin' };
 
@@ -62,6 +66,8 @@ export class Transportd {
   private readonly software: string;
   private readonly discovery: Discovery;
   private readonly router: Router;
+  /** Requests out through the uplink, failed at once when their node becomes unreachable. */
+  private readonly pending: PendingRequests;
   private readonly internal = new Map<string, ServiceDispatcher>();
   private readonly connections = new Map<string, Connection>();
   private server: Server | undefined;
@@ -89,6 +95,7 @@ export class Transportd {
       logger: this.logger,
     });
     this.router = new Router(this.node, this.discovery);
+    this.pending = new PendingRequests({ ttlMs: opts.pendingRequestTtlMs, now: this.now });
   }
 
   get socketPath(): string | undefined {
@@ -103,6 +110,7 @@ export class Transportd {
     this.uplink.onNodeReachability((node, reachable) => {
       this.discovery.reachabilityChanged(node, reachable);
       this.discovery.sync(this.uplink.knownNodes());
+      if (!reachable) this.failPendingTo(node, 'the uplink lost it');
     });
     if (this.opts.socketPath) {
       this.server = await listenUnixSocket(this.opts.socketPath, (socket) => this.acceptSocket(socket));
@@ -174,10 +182,12 @@ export class Transportd {
     const control = new ServiceDispatcher({ registry: this.registry, logger: this.logger, node: () => this.node });
     control.subscribe('transport.hello', (body: HelloBody, ctx) => {
       if (body.node !== ctx.src.node) return void this.logger.warn({ body, src: ctx.src }, 'hello with mismatched node ignored');
-      if (this.discovery.helloReceived(body)) this.sendHello(body.node, false);
+      if (this.discovery.helloReceived(body) && !this.sendHello(body.node, false)) this.discovery.helloUndelivered(body.node);
     });
     control.subscribe('transport.bye', (body: { node: number; bootId: string }, ctx) => {
-      if (body.node === ctx.src.node) this.discovery.byeReceived(body.node, body.bootId);
+      if (body.node !== ctx.src.node) return;
+      this.discovery.byeReceived(body.node, body.bootId);
+      this.failPendingTo(body.node, 'its transportd shut down');
     });
     const builtin = createBuiltinService({
       node: this.node, software: this.software, startedAt: this.startedAt, now: this.now, registry: this.registry,
@@ -189,21 +199,22 @@ export class Transportd {
     this.router.claim(INTERNAL_BUILTIN, BUILTIN_SERVICE);
   }
 
-  private sendHello(node: number, wantReply: boolean): void {
+  /** False when the uplink could not take the hello (node not reachable from here yet). */
+  private sendHello(node: number, wantReply: boolean): boolean {
     const hello: HelloBody = {
       node: this.node, bootId: this.bootId, software: this.software, protocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
       startedAt: new Date(this.startedAt).toISOString(), services: this.router.services().map((s) => s.service), wantReply,
     };
-    this.sendControl(node, 'transport.hello', hello);
+    return this.sendControl(node, 'transport.hello', hello);
   }
 
   /** Control messages go straight to the uplink: discovery must reach nodes the router would refuse. */
-  private sendControl(node: number, type: string, body: unknown): void {
+  private sendControl(node: number, type: string, body: unknown): boolean {
     const packet = buildPacket({
       src: { node: this.node, service: CONTROL_SERVICE }, dest: { node, service: CONTROL_SERVICE },
       type, version: this.registry.latest(type), body, requestId: 0, flags: Flag.NOREPLY,
     });
-    this.uplink.send(node, encodePacket(packet, this.maxPayload));
+    return this.uplink.send(node, encodePacket(packet, this.maxPayload));
   }
 
   // ---- local connections ----
@@ -221,6 +232,7 @@ export class Transportd {
       close: (err) => {
         this.connections.delete(conn.id);
         const released = this.router.releaseAll(conn.id);
+        for (const service of released) this.pending.dropService(service);
         if (err) this.logger.warn({ err, conn: conn.id, name: conn.name }, 'local connection failed');
         this.logger.debug({ conn: conn.id, name: conn.name, released }, 'local connection closed');
       },
@@ -303,7 +315,9 @@ export class Transportd {
       }, { kind: 'uplink', node: from });
       return;
     }
-    if (isConcreteNode(packet.header.src.node)) this.discovery.trafficFrom(packet.header.src.node);
+    const h = packet.header;
+    if (isConcreteNode(h.src.node)) this.discovery.trafficFrom(h.src.node);
+    if (h.flags & Flag.REPLY) this.pending.settle(h.src.node, h.dest.service, h.requestId);
     this.execute(this.router.route(packet, { kind: 'uplink', node: from }));
   }
 
@@ -345,6 +359,8 @@ export class Transportd {
         case 'uplink':
           if (!this.uplink.send(action.node, encodePacket(action.packet, this.maxPayload))) {
             this.execute(this.router.reject(action.packet, new UnreachableNodeError(action.node, 'the uplink cannot reach it')));
+          } else if (action.packet.header.flags & Flag.REQUEST) {
+            this.pending.add(action.packet.header);
           }
           break;
         case 'drop':
@@ -352,6 +368,15 @@ export class Transportd {
           break;
       }
     }
+  }
+
+  /** Answers every request still waiting on `node` with unreachable-node, now. */
+  private failPendingTo(node: number, reason: string): void {
+    const headers = this.pending.takeNode(node);
+    if (headers.length === 0) return;
+    this.logger.info({ peer: node, requests: headers.length, reason }, 'failing requests pending to a lost node');
+    const error = new UnreachableNodeError(node, reason);
+    for (const header of headers) this.execute(this.router.reject({ header, payload: EMPTY_PAYLOAD }, error));
   }
 
   private deliver(endpointId: string, packet: Packet): void {

@@ -62,6 +62,11 @@ interface Pending {
   signal?: AbortSignal;
 }
 
+/**
+ * Events: 'disconnected' (the ctdbd connection dropped; in-flight requests
+ * were failed), 'reconnected' (connected again, tunnel re-registered),
+ * 'bad-packet' (an undecodable envelope was dropped).
+ */
 export class TunnelEndpoint extends EventEmitter {
   private readonly port: LegacyTunnelPort;
   readonly tunnelId: bigint;
@@ -75,7 +80,10 @@ export class TunnelEndpoint extends EventEmitter {
   private requestHandler: RequestHandler | undefined;
   private datagramHandler: DatagramHandler | undefined;
   private closed = false;
-  private readonly onDisconnected = () => this.failAll(() => new TunnelDisconnectedError());
+  private readonly onDisconnected = () => {
+    this.failAll(() => new TunnelDisconnectedError());
+    this.emit('disconnected');
+  };
   private readonly onConnected = () => this.emit('reconnected');
 
   constructor(opts: TunnelEndpointOptions) {
@@ -119,6 +127,11 @@ export class TunnelEndpoint extends EventEmitter {
 
   onDatagram(handler: DatagramHandler): void {
     this.datagramHandler = handler;
+  }
+
+  /** The local ctdbd's node map (PNN + flags), e.g. to tell which nodes are reachable. */
+  nodeMap(): Promise<NodeEntry[]> {
+    return this.port.getNodeMap();
   }
 
   /** Fire-and-forget datagram to one node (no reply, no delivery guarantee). */

@@ -132,6 +132,11 @@ export class LegacyClient extends ControlsApi {
     return this.leaderValue;
   }
 
+  /** Bytes queued for ctdbd but not yet written (for senders that want backpressure). */
+  get bufferedBytes(): number {
+    return this.conn?.bufferedBytes ?? 0;
+  }
+
   /** Requests waiting for a reply. */
   get pendingRequests(): number {
     return this.tracker.size;
@@ -160,7 +165,7 @@ export class LegacyClient extends ControlsApi {
     this.stateValue = 'closed';
     this.reconnectLoop?.cancel();
     this.reconnectLoop = undefined;
-    this.tracker.failAll(() => new LegacyClientClosedError('request'));
+    this.tracker.failAll((what) => new LegacyClientClosedError(what));
     const conn = this.conn;
     this.conn = undefined;
     conn?.close('client closed');
@@ -218,7 +223,7 @@ export class LegacyClient extends ControlsApi {
     const { reqid, promise } = this.tracker.start(timeoutMs, () => {
       this.log.warn({ opcode, destnode, timeoutMs }, 'control timed out');
       return new LegacyControlTimeoutError(opcode, destnode, timeoutMs);
-    });
+    }, `control ${controlLabel(opcode)} to node ${nodeLabel(destnode)}`);
     conn.send({
       operation: Operation.REQ_CONTROL, generation: 0, destnode, srcnode: this.pnnValue, reqid,
       opcode, srvid: opts.srvid ?? 0n, clientId: 0, flags: (opts.flags ?? 0) >>> 0, data: opts.data ?? EMPTY,
@@ -372,7 +377,7 @@ export class LegacyClient extends ControlsApi {
 
   /** Open a socket, GET_PNN, restore registrations; the connection becomes current on success. */
   private async establish(): Promise<{ srvids: number; tunnels: number }> {
-    const conn = await LegacyConnection.open(this.socketPath, this.log, this.connectTimeoutMs);
+    const conn = await LegacyConnection.open(this.socketPath, () => this.log, this.connectTimeoutMs);
     if (this.stateValue === 'closed') {
       conn.close('client closed');
       throw new LegacyClientClosedError('connect');
@@ -444,7 +449,7 @@ export class LegacyClient extends ControlsApi {
     const wasState = this.stateValue;
     if (wasState === 'closed') return;
     const willReconnect = this.reconnectOpts !== undefined && wasState === 'connected';
-    const failed = this.tracker.failAll(() => new LegacyDisconnectedError('request', reason));
+    const failed = this.tracker.failAll((what) => new LegacyDisconnectedError(what, reason));
     if (wasState !== 'connected') return; // failure during connect()/a reconnect attempt: the caller handles it
     this.downSince = Date.now();
     this.log.warn({ reason, failedRequests: failed, willReconnect }, 'disconnected from ctdbd');

@@ -25,7 +25,8 @@ export class LegacyConnection extends EventEmitter<ConnectionEvents> {
   /** Packets dropped because they could not be decoded (logged each time). */
   badPackets = 0;
 
-  private constructor(private readonly socket: Socket, private readonly log: Logger) {
+  /** `logger` is read at each use: the client rebinds it once the PNN is known. */
+  private constructor(private readonly socket: Socket, private readonly logger: () => Logger) {
     super();
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -35,7 +36,7 @@ export class LegacyConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /** Open the socket; rejects with LegacyConnectError (ENOENT, ECONNREFUSED, EACCES, timeout). */
-  static open(socketPath: string, log: Logger, timeoutMs: number): Promise<LegacyConnection> {
+  static open(socketPath: string, log: () => Logger, timeoutMs: number): Promise<LegacyConnection> {
     return new Promise((resolve, reject) => {
       const socket = createConnection({ path: socketPath });
       const timer = setTimeout(() => {
@@ -95,7 +96,7 @@ export class LegacyConnection extends EventEmitter<ConnectionEvents> {
       this.framer.push(chunk, (bytes) => this.onPacket(bytes));
     } catch (err) {
       // The stream cannot be resynchronised: drop the connection.
-      this.log.error({ err }, 'framing error on ctdbd socket, closing');
+      this.logger().error({ err }, 'framing error on ctdbd socket, closing');
       this.socket.destroy();
       this.shutdown(`framing error: ${(err as Error).message}`);
     }
@@ -108,14 +109,14 @@ export class LegacyConnection extends EventEmitter<ConnectionEvents> {
     } catch (err) {
       if (!(err instanceof CtdbProtocolError)) throw err;
       this.badPackets++;
-      this.log.warn({ err: err.message, length: bytes.length }, 'dropping undecodable packet from ctdbd');
+      this.logger().warn({ err: err.message, length: bytes.length }, 'dropping undecodable packet from ctdbd');
       return;
     }
     try {
       this.emit('packet', packet);
     } catch (err) {
       // A bug in a consumer must not desynchronise the stream or kill the process.
-      this.log.error({ err }, 'packet consumer threw');
+      this.logger().error({ err }, 'packet consumer threw');
     }
   }
 

@@ -30,6 +30,8 @@ interface Entry<T> {
   resolve(value: T): void;
   reject(err: Error): void;
   timer: unknown;
+  /** What the request was, for errors raised by failAll. */
+  what: string;
 }
 
 /**
@@ -53,11 +55,11 @@ export class RequestTracker<T> {
    * Allocate a reqid and register the request. `onTimeout` builds the error
    * used when `timeoutMs` elapses without a reply (0 or Infinity = no timeout).
    */
-  start(timeoutMs: number, onTimeout: () => Error): { reqid: number; promise: Promise<T> } {
+  start(timeoutMs: number, onTimeout: () => Error, what = 'request'): { reqid: number; promise: Promise<T> } {
     const reqid = this.reqids.allocate((id) => this.pending.has(id));
     let entry!: Entry<T>;
     const promise = new Promise<T>((resolve, reject) => {
-      entry = { resolve, reject, timer: undefined };
+      entry = { resolve, reject, timer: undefined, what };
     });
     if (timeoutMs > 0 && Number.isFinite(timeoutMs)) {
       entry.timer = this.timers.setTimeout(() => {
@@ -86,11 +88,11 @@ export class RequestTracker<T> {
   }
 
   /** Reject everything outstanding (connection lost, client closed). */
-  failAll(makeError: () => Error): number {
+  failAll(makeError: (what: string) => Error): number {
     const entries = [...this.pending.values()];
     for (const e of entries) this.timers.clearTimeout(e.timer);
     this.pending.clear();
-    for (const e of entries) e.reject(makeError());
+    for (const e of entries) e.reject(makeError(e.what));
     return entries.length;
   }
 

@@ -362,45 +362,66 @@ export function toJsonValue(value: unknown, key = ''): unknown {
 /**
  * Parse a hex dump: plain hex (any whitespace, `0x` prefixes, commas), xxd
  * (`00000000: 4000 0000 ...  ascii`), `hexdump -C` (`00000000  40 00 ... |ascii|`)
- * and `od -A x -t x1` (offset column without colon). `#` starts a comment.
+ * and `od -A x -t x1` (offset column without colon); a `*` line (repeated
+ * lines elided by hexdump/od) is expanded from the next offset. `#` starts a
+ * comment.
  */
 export function parseHexDump(textIn: string): Buffer {
   const lines = textIn.split(/\r?\n/).map((l) => l.replace(/#.*$/, ''));
-  // od-style: every data line is "<offset> <byte> <byte> ..." with 2-digit byte tokens.
-  const tokenLines = lines.map((l) => l.trim()).filter((l) => l.length > 0).map((l) => l.split(/\s+/));
-  const odStyle = tokenLines.length > 0 && tokenLines.every((t) =>
+  const tokenLines = lines.map((l) => l.trim()).filter((l) => l.length > 0 && l !== '*').map((l) => l.split(/\s+/));
+  // od style: every data line is "<offset> <byte> <byte> ..." with 2-digit byte tokens.
+  const odStyle = tokenLines.some((t) => t.length >= 2) && tokenLines.every((t) =>
     (t.length === 1 && /^[0-9a-fA-F]{6,8}$/.test(t[0]))
-    || (t.length >= 2 && /^[0-9a-fA-F]{4,8}$/.test(t[0]) && t.slice(1).every((x) => /^[0-9a-fA-F]{2}$/.test(x))))
-    && tokenLines.some((t) => t.length >= 2);
+    || (t.length >= 2 && /^[0-9a-fA-F]{4,8}$/.test(t[0]) && t.slice(1).every((x) => /^[0-9a-fA-F]{2}$/.test(x))));
   const anyHexdumpC = lines.some((l) => /\|.*\|\s*$/.test(l));
-  const parts: string[] = [];
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let previous: Buffer | undefined;
+  let repeat = false;
+  const fillTo = (offset: number, lineNo: number) => {
+    if (repeat && previous && previous.length > 0) {
+      while (total + previous.length <= offset) { chunks.push(previous); total += previous.length; }
+    }
+    repeat = false;
+    if (total !== offset) {
+      throw new CtdbDecodeError('hex dump', `line ${lineNo}`, offset, `offset column says 0x${offset.toString(16)}, but ${total} bytes were read`);
+    }
+  };
   lines.forEach((line0, i) => {
     let line = line0;
-    // The last line of `hexdump -C` output is the end offset alone.
-    if (anyHexdumpC && /^\s*[0-9a-fA-F]{8}\s*$/.test(line)) return;
+    if (line.trim() === '*') { repeat = true; return; }
+    let offset: number | undefined;
     const hexdumpC = /\|.*\|\s*$/.test(line);
     if (hexdumpC) line = line.replace(/\|.*\|\s*$/, '');
-    const xxd = /^\s*(0x)?[0-9a-fA-F]+:/.exec(line);
+    const xxd = /^\s*(?:0x)?([0-9a-fA-F]+):/.exec(line);
     if (xxd) {
+      offset = parseInt(xxd[1], 16);
       line = line.slice(xxd[0].length);
       // xxd puts the ASCII column after two or more spaces.
       if (!hexdumpC) {
         const m = /^(\s*(?:[0-9a-fA-F]+\s)*?[0-9a-fA-F]+)\s{2,}\S.*$/.exec(line);
         if (m) line = m[1];
       }
-    } else if (odStyle || hexdumpC) {
+    } else if (odStyle || anyHexdumpC) {
       const t = line.trim().split(/\s+/);
-      line = t.slice(1).join(' ');
+      if (t[0] !== '') {
+        offset = parseInt(t[0], 16);
+        line = t.slice(1).join(' ');
+      }
     }
     const cleaned = line.replace(/0x/gi, '').replace(/[,;]/g, ' ').replace(/\s+/g, '');
+    if (offset !== undefined) fillTo(offset, i + 1);
     if (cleaned.length === 0) return;
     if (!/^[0-9a-fA-F]*$/.test(cleaned)) {
       const bad = cleaned.search(/[^0-9a-fA-F]/);
       throw new CtdbDecodeError('hex dump', `line ${i + 1}`, bad, `not a hex digit: ${JSON.stringify(cleaned[bad])}`);
     }
-    parts.push(cleaned);
+    if (cleaned.length % 2 !== 0) {
+      throw new CtdbDecodeError('hex dump', `line ${i + 1}`, total, 'odd number of hex digits on the line');
+    }
+    previous = Buffer.from(cleaned, 'hex');
+    chunks.push(previous);
+    total += previous.length;
   });
-  const all = parts.join('');
-  if (all.length % 2 !== 0) throw new CtdbDecodeError('hex dump', '(end)', all.length / 2, 'odd number of hex digits');
-  return Buffer.from(all, 'hex');
+  return Buffer.concat(chunks, total);
 }

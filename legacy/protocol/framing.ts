@@ -84,20 +84,23 @@ export class PacketFramer {
     return Buffer.concat(this.chunks, 4).readUInt32LE(0);
   }
 
+  // No closures here: tsx (esbuild keepNames) wraps every function created
+  // per call in a __name() helper, which costs more than the whole check.
   private check(buf: Buffer, off: number, length: number): void {
-    const fail = (field: CtdbFramingError['field'], reason: string) => {
-      this.failed = new CtdbFramingError(field, this.consumed, reason);
-      throw this.failed;
-    };
-    if (length < HEADER_SIZE) fail('length', `length ${length} is shorter than the 32-byte header`);
-    if (length > this.maxPacketSize) fail('length', `length ${length} exceeds the maximum packet size ${this.maxPacketSize}`);
+    if (length < HEADER_SIZE) this.fail('length', `length ${length} is shorter than the 32-byte header`);
+    if (length > this.maxPacketSize) this.fail('length', `length ${length} exceeds the maximum packet size ${this.maxPacketSize}`);
     if (!this.strict) return;
-    if (length % 8 !== 0) fail('length', `length ${length} is not a multiple of 8 (node-to-node rule)`);
+    if (length % 8 !== 0) this.fail('length', `length ${length} is not a multiple of 8 (node-to-node rule)`);
     if (buf.length - off >= 12) {
       const magic = buf.readUInt32LE(off + 4);
-      if (magic !== CTDB_MAGIC) fail('ctdb_magic', `expected 0x43544442, got 0x${magic.toString(16)}`);
+      if (magic !== CTDB_MAGIC) this.fail('ctdb_magic', `expected 0x43544442, got 0x${magic.toString(16)}`);
       const version = buf.readUInt32LE(off + 8);
-      if (version !== CTDB_PROTOCOL) fail('ctdb_version', `expected ${CTDB_PROTOCOL}, got ${version}`);
+      if (version !== CTDB_PROTOCOL) this.fail('ctdb_version', `expected ${CTDB_PROTOCOL}, got ${version}`);
     }
+  }
+
+  private fail(field: CtdbFramingError['field'], reason: string): never {
+    this.failed = new CtdbFramingError(field, this.consumed, reason);
+    throw this.failed;
   }
 }

@@ -9,3 +9,5 @@ export * from './controls.ts';
 export * from './types/index.ts';
 export * from './control-payloads.ts';
 export * from './message-payloads.ts';
+export { Dissector, parseHexDump, toJsonValue, compareMasked } from './dissect.ts';
+export type { DissectOptions, PacketRecord, RoundtripResult, DissectSummary } from './dissect.ts';

@@ -57,7 +57,7 @@ describe('every payload type (types/*.ts)', () => {
       });
 
       test('the compiled decoder agrees with the binary-parser reference decoder', () => {
-        fc.assert(fc.property(fc.oneof(mutatedEncoding(def), noise), (b) => { process.stderr.write('.' + def.name);
+        fc.assert(fc.property(fc.oneof(mutatedEncoding(def), noise), (b) => {
           let fast: { value: unknown; size: number } | CtdbDecodeError;
           let ref: { value: unknown; size: number } | CtdbDecodeError;
           try { fast = def.decodeWithSize(b); } catch (e) { if (!(e instanceof CtdbDecodeError)) throw e; fast = e; }

@@ -176,7 +176,9 @@ export class StructDef<T> {
     } catch (err) {
       throw asDecodeError(err, this.name, '', 0);
     }
-    const size = raw.$end as number;
+    // binary-parser does not advance its offset over a buffer read to the end.
+    const toEnd = this.fields.some((x) => x.kind === 'cstring' || x.kind === 'text' || x.kind === 'rest');
+    const size = toEnd ? buf.length : raw.$end as number;
     if (size > buf.length) throw new CtdbDecodeError(this.name, '(end)', size, `needs ${size} bytes, have ${buf.length}`);
     return { value: this.finishReference(raw, 0), size };
   }
@@ -570,15 +572,15 @@ export class StructDef<T> {
         case 'length': p = p.uint32(lengthName(fs.of)); break;
         case 'selfLength': p = p.uint32('$self'); break;
         case 'bytes': case 'stringn':
-          p = p.buffer(fs.name, { length: ref(fs.length) });
+          p = p.buffer(fs.name, typeof fs.length === 'number' ? exactBuffer(fs.length) : { length: ref(fs.length) });
           break;
-        case 'fixedString': p = p.buffer(fs.name, { length: fs.size }); break;
+        case 'fixedString': p = p.buffer(fs.name, exactBuffer(fs.size)); break;
         case 'cstring': case 'text': case 'rest': p = p.buffer(fs.name, { readUntil: 'eof' }); break;
         case 'struct': p = p.nest(fs.name, { type: fs.def.buildParser() }); break;
         case 'array': p = p.array(fs.name, { type: fs.def.buildParser(), length: ref(fs.count) }); break;
         case 'arrayToEnd': p = p.array(fs.name, { type: fs.def.buildParser(), readUntil: 'eof' }); break;
         case 'values': p = p.array(fs.name, { type: primitive[fs.type], length: ref(fs.count) }); break;
-        case 'fixed': p = p.buffer(fs.name, { length: fs.codec.size }); break;
+        case 'fixed': p = p.buffer(fs.name, exactBuffer(fs.codec.size)); break;
       }
     }
     p = p.saveOffset('$end');
@@ -616,6 +618,14 @@ export class StructDef<T> {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/**
+ * binary-parser cuts a buffer field short at the end of the input instead of
+ * failing; assert the full size so arrays of buffer-only elements stop.
+ */
+function exactBuffer(n: number): { length: number; assert: (b: number | string) => boolean } {
+  return { length: n, assert: (b) => (b as unknown as Buffer).length === n };
+}
 
 function ident(name: string): string {
   return name.replace(/[^A-Za-z0-9_]/g, '_');

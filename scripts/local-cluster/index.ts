@@ -1,15 +1,14 @@
 import type { LocalCluster, LocalClusterKind } from './types.ts';
 import type { RealClusterOptions } from './options.ts';
 import { RealLocalCluster } from './real-cluster.ts';
-import { createEmbeddedLocalCluster } from './embedded.ts';
+import { createEmbeddedLocalCluster, EmbeddedLocalCluster } from './embedded.ts';
 import { readClusterFile } from './cluster-file.ts';
-import { EmbeddedDaemonUnavailableError } from './errors.ts';
 
 export type { LocalCluster, LocalClusterKind, LocalClusterNode, LocalClusterNodeStatus, LocalClusterStatus } from './types.ts';
 export type { RealClusterOptions, ClusterTimeouts } from './options.ts';
 export { defaultTimeouts, CTDB_PORT, DEFAULT_CTDB_PATH, DEFAULT_CTDBD_PATH } from './options.ts';
 export { RealLocalCluster } from './real-cluster.ts';
-export { createEmbeddedLocalCluster } from './embedded.ts';
+export { createEmbeddedLocalCluster, EmbeddedLocalCluster, probeNode } from './embedded.ts';
 export { runCtdbCli, parseNodeStatusX, type CtdbRunResult, type CtdbRunOptions } from './ctdb-command.ts';
 export { readClusterFile, clusterFilePath, type ClusterFile } from './cluster-file.ts';
 export * from './errors.ts';
@@ -28,6 +27,6 @@ export function createLocalCluster(opts: CreateLocalClusterOptions): LocalCluste
 /** Re-attaches to the cluster described by DIR/cluster.json (for down/status from another process). */
 export async function openLocalCluster(dir: string, opts: Omit<RealClusterOptions, 'dir'> = {}): Promise<LocalCluster> {
   const file = await readClusterFile(dir);
-  if (file.kind === 'embedded') throw new EmbeddedDaemonUnavailableError();
+  if (file.kind === 'embedded') return EmbeddedLocalCluster.open(dir, opts);
   return RealLocalCluster.open(dir, opts);
 }

@@ -27,8 +27,9 @@ export interface UplinkNode {
   reachable: boolean;
 }
 
-/** `fromNode` when the carrier knows the sender (WebSocket, in-process); undefined
- * for the tunnel, where ctdbd rewrites the source node (the header's src is used). */
+/** `fromNode` when the carrier knows the sender: the WebSocket link's peer, the
+ * in-process hub's sender, the tunnel envelope's source node (ctdbd itself
+ * rewrites the tunnel header's source node, so the envelope carries it). */
 export type UplinkPacketHandler = (bytes: Buffer, fromNode: number | undefined) => void;
 export type UplinkReachabilityHandler = (node: number, reachable: boolean) => void;
 

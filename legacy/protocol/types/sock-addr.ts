@@ -52,11 +52,12 @@ export const sockAddrCodec: FixedCodec<SockAddr> = {
     }
     out.fill(0, o, o + SOCK_ADDR_SIZE);
     if (value.family === 'inet') {
-      const bytes = parseIpv4(value.address);
-      if (!bytes) throw new CtdbEncodeError('ctdb_sock_addr', 'address', `not an IPv4 address: ${String(value.address)}`);
-      out.writeUInt16LE(AF_INET, o);
-      out.writeUInt16BE(port, o + 2);
-      out.set(bytes, o + 4);
+      if (!parseIpv4Into(value.address, out, o + 4)) {
+        throw new CtdbEncodeError('ctdb_sock_addr', 'address', `not an IPv4 address: ${String(value.address)}`);
+      }
+      out[o] = AF_INET;
+      out[o + 2] = port >>> 8;
+      out[o + 3] = port & 0xff;
     } else if (value.family === 'inet6') {
       const bytes = parseIpv6(value.address);
       if (!bytes) throw new CtdbEncodeError('ctdb_sock_addr', 'address', `not an IPv6 address: ${String(value.address)}`);
@@ -80,17 +81,31 @@ export interface SockAddrPayload { addr: SockAddr }
 export const sockAddrDef = struct<SockAddrPayload>('ctdb_sock_addr', [f.fixed('addr', sockAddrCodec)]);
 
 export function parseIpv4(s: unknown): Uint8Array | undefined {
-  if (typeof s !== 'string') return undefined;
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    if (!/^\d{1,3}$/.test(parts[i])) return undefined;
-    const n = Number(parts[i]);
-    if (n > 255) return undefined;
-    out[i] = n;
+  return parseIpv4Into(s, out, 0) ? out : undefined;
+}
+
+/** Dotted quad into out[o..o+4]; a plain loop (hot path of every node map / public IP encode). */
+export function parseIpv4Into(s: unknown, out: Uint8Array, o: number): boolean {
+  if (typeof s !== 'string' || s.length < 7 || s.length > 15) return false;
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // virtual '.' at the end
+    if (c === 46) {
+      if (digits === 0 || value > 255 || part > 3) return false;
+      out[o + part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      value = value * 10 + (c - 48);
+      digits++;
+    } else {
+      return false;
+    }
   }
-  return out;
+  return part === 4;
 }
 
 export function parseIpv6(s: unknown): Uint8Array | undefined {

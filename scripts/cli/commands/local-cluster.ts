@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { accessSync, constants } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   createLocalCluster, openLocalCluster, type LocalClusterKind, type LocalClusterStatus,
@@ -7,6 +8,15 @@ import {
 /** `ctdb-bridge local-cluster up|down|status|...`: N local ctdbd nodes on 127.0.S.x. */
 
 const DEFAULT_DIR = './.local-cluster';
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -46,18 +56,19 @@ export function registerLocalCluster(program: Command): void {
     .description('create the node directories, start every node and wait until all report OK')
     .option('--nodes <n>', 'number of nodes', positiveInt, 3)
     .addOption(dirOption())
-    .addOption(new Option('--real', 'run real Samba ctdbd daemons (default)').conflicts('embedded'))
-    .addOption(new Option('--embedded', 'run the embedded TypeScript daemon (not available yet)'))
+    .addOption(new Option('--real', 'run real Samba ctdbd daemons (default when ctdbd is installed)').conflicts('embedded'))
+    .addOption(new Option('--embedded', 'run the embedded TypeScript daemon (default when ctdbd is not installed)'))
     .option('--base-address <address>', 'first node address, e.g. 127.0.7.1 (default: first free 127.0.S.1, S in 100..250)')
     .option('--timeout <ms>', 'how long to wait for all nodes OK', positiveInt, 60_000)
     .option('--ctdbd <path>', 'ctdbd binary', '/usr/sbin/ctdbd')
     .option('--ctdb <path>', 'ctdb CLI binary', '/usr/bin/ctdb')
     .option('--json', 'print the resulting status as JSON')
     .action(async (opts: {
-      nodes: number; dir: string; embedded?: boolean; baseAddress?: string; timeout: number;
+      nodes: number; dir: string; embedded?: boolean; real?: boolean; baseAddress?: string; timeout: number;
       ctdbd: string; ctdb: string; json?: boolean;
     }) => {
-      const kind: LocalClusterKind = opts.embedded ? 'embedded' : 'real';
+      const kind: LocalClusterKind = opts.embedded ? 'embedded'
+        : opts.real || isExecutable(opts.ctdbd) ? 'real' : 'embedded';
       const cluster = createLocalCluster({
         kind, dir: resolve(opts.dir), nodes: opts.nodes, baseAddress: opts.baseAddress,
         ctdbdPath: opts.ctdbd, ctdbPath: opts.ctdb, timeouts: { upMs: opts.timeout },

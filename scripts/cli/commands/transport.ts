@@ -2,8 +2,10 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
-  BUILTIN_SERVICE, TransportClient, Transportd, UPLINK_KINDS, createUplink, type TransportStatus, type UplinkKind,
+  BUILTIN_SERVICE, TransportClient, Transportd, UPLINK_KINDS, createUplink, openTunnelUplink, type TransportStatus,
+  type Uplink, type UplinkKind,
 } from '../../../transport/index.ts';
+import { resolveSocketPath } from '../../../legacy/client/index.ts';
 import { DEFAULT_WS_PORT, parseHostPort, parseNodesFile, parsePeerList, peersFromNodesFile } from '../../../transport/uplinks/ws-config.ts';
 import { createLogger } from '../../../legacy/common/log.ts';
 
@@ -117,33 +119,62 @@ export function registerTransport(program: Command): void {
   program
     .command('transportd')
     .description('run the transport daemon of one node until SIGINT/SIGTERM')
-    .requiredOption('--node <pnn>', 'this node number', pnnArg)
+    .option('--node <pnn>', 'this node number (tunnel: learned from ctdbd, must match if given)', pnnArg)
     .addOption(socketOption())
     .addOption(new Option('--uplink <kind>', 'how to reach other nodes').choices([...UPLINK_KINDS]).default('tunnel'))
+    .option('--ctdb-socket <path>', 'tunnel: ctdbd unix socket (default: as ctdb finds it, CTDB_SOCKET / test mode / /run/ctdb)')
+    .option('--poll-interval <ms>', 'tunnel: how often the ctdbd node map is read', positiveInt, 1000)
     .option('--listen <host:port>', 'ws: address to listen on and dial from (default: own nodes-file address)')
     .option('--peers <list>', 'ws: PNN=HOST:PORT,... (default: from --nodes-file)')
     .option('--nodes-file <path>', 'ws: ctdb nodes file giving every node address', '/etc/ctdb/nodes')
     .option('--ws-port <port>', 'ws: port used with nodes-file addresses', positiveInt, DEFAULT_WS_PORT)
     .option('--secret-file <path>', 'ws: file holding the cluster secret (at least 16 bytes)')
     .option('--max-payload <bytes>', 'largest JSON payload accepted', positiveInt)
-    .action(async (opts: {
-      node: number; socket: string; uplink: UplinkKind; listen?: string; peers?: string; nodesFile: string;
-      wsPort: number; secretFile?: string; maxPayload?: number;
-    }) => {
-      const logger = createLogger({ component: 'transportd', node: opts.node });
-      let ws;
-      if (opts.uplink === 'ws') ws = await wsConfig(opts);
-      const uplink = createUplink(opts.uplink, { node: opts.node, logger, ws });
+    .action(async (opts: TransportdCommandOptions) => {
+      const uplink = await uplinkFor(opts);
+      const node = uplink.localNode;
+      const logger = createLogger({ component: 'transportd', node });
       await mkdir(dirname(opts.socket), { recursive: true, mode: 0o700 });
-      const daemon = new Transportd({ node: opts.node, uplink, socketPath: opts.socket, maxPayload: opts.maxPayload, logger });
-      await daemon.start();
-      process.stderr.write(`transportd node ${opts.node} listening on ${opts.socket} (uplink ${opts.uplink})\n`);
-      await new Promise<void>((resolve) => {
+      const daemon = new Transportd({ node, uplink, socketPath: opts.socket, maxPayload: opts.maxPayload, logger });
+      // A signal during start still stops what was started.
+      const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      try {
+        await daemon.start();
+      } catch (err) {
+        await uplink.stop().catch(() => undefined);
+        throw err;
+      }
+      process.stderr.write(`transportd node ${node} listening on ${opts.socket} (uplink ${opts.uplink})\n`);
+      await stopped;
       await daemon.stop();
     });
+}
+
+interface TransportdCommandOptions {
+  node?: number; socket: string; uplink: UplinkKind; ctdbSocket?: string; pollInterval: number; listen?: string;
+  peers?: string; nodesFile: string; wsPort: number; secretFile?: string; maxPayload?: number;
+}
+
+/** The uplink for the transportd command; the tunnel learns the node number from ctdbd (GET_PNN). */
+async function uplinkFor(opts: TransportdCommandOptions): Promise<Uplink> {
+  if (opts.uplink === 'tunnel') {
+    const socketPath = resolveSocketPath(opts.ctdbSocket);
+    const uplink = await openTunnelUplink({
+      socketPath, pollIntervalMs: opts.pollInterval, logger: createLogger({ component: 'tunnel-uplink', node: opts.node }),
+    });
+    if (opts.node !== undefined && opts.node !== uplink.localNode) {
+      await uplink.stop();
+      throw new Error(`--node ${opts.node} given, but the ctdbd at ${socketPath} is node ${uplink.localNode}`);
+    }
+    return uplink;
+  }
+  if (opts.node === undefined) throw new Error(`--uplink ${opts.uplink} needs --node`);
+  const logger = createLogger({ component: 'transportd', node: opts.node });
+  const ws = opts.uplink === 'ws' ? await wsConfig({ ...opts, node: opts.node }) : undefined;
+  return createUplink(opts.uplink, { node: opts.node, logger, ws });
 }
 
 async function wsConfig(opts: { node: number; listen?: string; peers?: string; nodesFile: string; wsPort: number; secretFile?: string }) {

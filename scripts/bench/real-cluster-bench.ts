@@ -1,0 +1,49 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RealLocalCluster } from '../local-cluster/index.ts';
+
+/**
+ * A real ctdbd cluster owned by one benchmark run: started in a temp dir,
+ * always torn down (also on SIGINT/SIGTERM and process exit, by PID).
+ */
+export async function withRealCluster<T>(nodes: number, body: (cluster: RealLocalCluster) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'ctdb-bridge-bench-'));
+  const cluster = new RealLocalCluster({ dir, nodes, ownerPid: process.pid });
+  const killNow = () => cluster.killAllNow();
+  const onSignal = () => {
+    killNow();
+    process.exit(130);
+  };
+  process.on('exit', killNow);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await cluster.up();
+    return await body(cluster);
+  } finally {
+    try {
+      await cluster.down();
+    } finally {
+      killNow();
+      process.off('exit', killNow);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)];
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+export function fmtUs(seconds: number): string {
+  return `${(seconds * 1e6).toFixed(1)} us`;
+}
