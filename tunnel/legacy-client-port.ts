@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { LegacyClient } from '../legacy/client/client.ts';
+import { TunnelDisconnectedError } from './errors.ts';
 import type { LegacyTunnelPort, NodeEntry, TunnelPacketIn } from './legacy-port.ts';
 
 /**
@@ -14,7 +15,9 @@ export function portFromLegacyClient(client: LegacyClient): LegacyTunnelPort {
   const eventsFor = { connected: ['connect', 'reconnect'], disconnected: ['disconnect'] } as const;
   return {
     async getPnn() {
-      if (!client.connected) await client.connect();
+      // A client still reconnecting cannot be connected again; the endpoint retries later.
+      if (client.state === 'idle') await client.connect();
+      if (!client.connected) throw new TunnelDisconnectedError();
       return client.pnn;
     },
     async registerTunnel(tunnelId: bigint, onPacket: (p: TunnelPacketIn) => void) {

@@ -141,7 +141,6 @@ function defineUplinkTests(kind: SuiteUplinkKind, getCluster: () => ClientSuiteC
       await Promise.all(loops);
 
       const summary = summarise(outcomes);
-      console.log(`[${kind}]\n${summary}`);
       // No hang: every request settled within its timeout (plus scheduling slack).
       expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(timeoutMs + 1000);
       // Every failure is a typed transport error.

@@ -2,16 +2,17 @@ import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../common/log.ts';
-import { ClientStream } from './client-stream.ts';
+import { ClientStream, type StreamEvent } from './client-stream.ts';
 import { DaemonStartError } from './errors.ts';
 import type { PacketSink } from './messaging.ts';
 import { peerPidsByInode, socketInode, type SsRunner } from './peer-cred.ts';
+import { batchWrite, beginDispatch, endDispatch, type BatchTarget } from './write-batch.ts';
 
 /**
  * The daemon's unix-socket face (behaviour.md §1): any number of clients,
  * no login, a client is its connection. Packets are framed leniently
- * (client-stream.ts) and handed to the daemon; writes to a client are
- * corked per event-loop turn so that bursts leave in one writev.
+ * (client-stream.ts) and handed to the daemon; writes are batched per input
+ * chunk (write-batch.ts) so that bursts leave in one writev.
  */
 
 export const DEFAULT_MAX_CLIENT_PACKET = 64 * 1024 * 1024;
@@ -30,14 +31,15 @@ export interface ClientFaceOptions {
   ss?: SsRunner;
 }
 
-export class ClientConn implements PacketSink {
+export class ClientConn implements PacketSink, BatchTarget {
   /** Unset until looked up (lazily, see resolvePids). */
   pid: number | undefined;
   pidResolved = false;
   closed = false;
   /** Packets written while the socket wanted a drain. */
   private backlog = 0;
-  private corked = false;
+  batchEpoch = 0;
+  batchCorked = false;
   private readonly stream: ClientStream;
 
   constructor(
@@ -61,41 +63,34 @@ export class ClientConn implements PacketSink {
     } else {
       this.backlog = 0;
     }
-    if (!this.corked) {
-      this.corked = true;
-      s.cork();
-      process.nextTick(uncork, this);
-    }
-    s.write(packet);
-  }
-
-  /** @internal */
-  flush(): void {
-    this.corked = false;
-    if (!this.closed) this.socket.uncork();
+    batchWrite(this, packet);
   }
 
   /** @internal */
   onData(chunk: Buffer): void {
-    const face = this.face;
-    this.stream.push(chunk, (packet) => face.opts.onPacket(this, packet), (e) => {
-      if (e.kind === 'fatal') {
-        face.log.warn({ clientId: this.clientId, reason: e.reason }, 'bad packet from client: disconnecting it');
-        this.close();
-      } else {
-        face.log.warn({ clientId: this.clientId, length: e.length, reason: e.reason }, 'dropping bad packet from client');
-      }
-    });
+    beginDispatch();
+    try {
+      this.stream.push(chunk, this.onPacket, this.onEvent);
+    } finally {
+      endDispatch();
+    }
   }
+
+  private readonly onPacket = (packet: Buffer): void => this.face.opts.onPacket(this, packet);
+
+  private readonly onEvent = (e: StreamEvent): void => {
+    if (e.kind === 'fatal') {
+      this.face.log.warn({ clientId: this.clientId, reason: e.reason }, 'bad packet from client: disconnecting it');
+      this.close();
+    } else {
+      this.face.log.warn({ clientId: this.clientId, length: e.length, reason: e.reason }, 'dropping bad packet from client');
+    }
+  };
 
   close(): void {
     if (this.closed) return;
     this.socket.destroy();
   }
-}
-
-function uncork(c: ClientConn): void {
-  c.flush();
 }
 
 export class ClientFace {

@@ -22,6 +22,7 @@ import type { SsRunner } from './peer-cred.ts';
 import { Recoverd } from './recoverd.ts';
 import { newStatistics } from './statistics.ts';
 import { Tunables } from './tunables.ts';
+import { Srvid } from '../protocol/srvid.ts';
 
 /**
  * The embedded, wire-compatible ctdbd: one node. Wires the unix-socket face,
@@ -134,19 +135,17 @@ export class Daemon {
     const o = this.timingOverrides[key];
     if (o !== undefined) return o;
     const t = this.tunables;
-    const v: DaemonTiming = {
-      keepaliveIntervalMs: t.get('KeepaliveInterval') * 1000,
-      keepaliveLimit: t.get('KeepaliveLimit'),
-      leaderTimeoutMs: this.config.leaderTimeoutSec * 1000,
-      electionTimeoutMs: t.get('ElectionTimeout') * 1000,
-      electionRebroadcastMs: 500,
-      recoverIntervalMs: t.get('RecoverInterval') * 1000,
-      rerecoveryTimeoutMs: t.get('RerecoveryTimeout') * 1000,
-      controlTimeoutMs: t.get('ControlTimeout') * 1000,
-      connectTimeoutMs: 1000,
-      reconnectIntervalMs: 1000,
-    };
-    return v[key];
+    switch (key) {
+      case 'keepaliveIntervalMs': return t.get('KeepaliveInterval') * 1000;
+      case 'keepaliveLimit': return t.get('KeepaliveLimit');
+      case 'leaderTimeoutMs': return this.config.leaderTimeoutSec * 1000;
+      case 'electionTimeoutMs': return t.get('ElectionTimeout') * 1000;
+      case 'electionRebroadcastMs': return 500;
+      case 'recoverIntervalMs': return t.get('RecoverInterval') * 1000;
+      case 'rerecoveryTimeoutMs': return t.get('RerecoveryTimeout') * 1000;
+      case 'controlTimeoutMs': return t.get('ControlTimeout') * 1000;
+      default: return 1000; // connect timeout, reconnect interval
+    }
   }
 
   get generation(): number {
@@ -448,17 +447,24 @@ export class Daemon {
   /** Hands a message to every local listener of its SRVID (one shared packet). */
   private deliverMessage(p: Buffer, exact: number): void {
     const srvid = p.readBigUInt64LE(M.SRVID);
-    if (!this.srvids.hasListeners(srvid)) return;
+    const own = this.srvids.listenersOf(srvid);
+    const all = srvid === Srvid.ALL ? undefined : this.srvids.allListeners();
+    if (!own && !all) return;
     let out: Buffer | undefined;
-    this.srvids.forEachListener(srvid, (l) => {
-      if (isInternal(l)) {
-        l.handle(srvid, p.subarray(M.DATA, exact));
-        return;
+    // Copies: a handler may (de)register while we iterate.
+    for (const list of [own && own.length > 1 ? own.slice() : own, all?.slice()]) {
+      if (!list) continue;
+      for (let i = 0; i < list.length; i++) {
+        const l = list[i];
+        if (isInternal(l)) {
+          l.handle(srvid, p.subarray(M.DATA, exact));
+          continue;
+        }
+        out ??= reusePacket(p, exact, M.CMIN, this.generation, 0, this.pnn, 0);
+        l.sendPacket(out);
+        this.stats.clientPacketsSent++;
       }
-      out ??= reusePacket(p, exact, M.CMIN, this.generation, 0, this.pnn, 0);
-      l.sendPacket(out);
-      this.stats.clientPacketsSent++;
-    });
+    }
   }
 
   private clientTunnel(p: Buffer): void {
@@ -554,12 +560,13 @@ export class Daemon {
     const req = this.requestFrom(p, srcnode, p.readUInt32LE(C.CLIENT_ID), undefined);
     const r = this.execute(req);
     if (noreply) return;
-    const answer = (res: ControlResult) => {
-      const err = res.error ? Buffer.from(res.error) : undefined;
-      this.sendNode(srcnode, buildReplyControl(this.generation, srcnode, this.pnn, reqid, res.status, res.data, err), Operation.REPLY_CONTROL);
-    };
-    if (r instanceof Promise) void r.then(answer);
-    else answer(r);
+    if (r instanceof Promise) void r.then((res) => this.answerNode(srcnode, reqid, res));
+    else this.answerNode(srcnode, reqid, r);
+  }
+
+  private answerNode(srcnode: number, reqid: number, res: ControlResult): void {
+    const err = res.error ? Buffer.from(res.error) : undefined;
+    this.sendNode(srcnode, buildReplyControl(this.generation, srcnode, this.pnn, reqid, res.status, res.data, err), Operation.REPLY_CONTROL);
   }
 
   private nodeReplyControl(p: Buffer): void {

@@ -93,6 +93,16 @@ export class SrvidRegistry {
     return n;
   }
 
+  /** Registrations for exactly this SRVID (no SRVID_ALL); do not modify. */
+  listenersOf(srvid: bigint): readonly Listener[] | undefined {
+    return this.bySrvid.get(srvid);
+  }
+
+  /** SRVID_ALL registrations, if any. */
+  allListeners(): readonly Listener[] | undefined {
+    return this.allCount > 0 ? this.bySrvid.get(Srvid.ALL) : undefined;
+  }
+
   hasListeners(srvid: bigint): boolean {
     return this.bySrvid.has(srvid) || this.allCount > 0;
   }

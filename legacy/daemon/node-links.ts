@@ -2,6 +2,7 @@ import { createServer, Socket, type Server } from 'node:net';
 import type { Logger } from '../common/log.ts';
 import { PacketFramer } from '../protocol/framing.ts';
 import { DaemonStartError } from './errors.ts';
+import { batchWrite, beginDispatch, endDispatch, type BatchTarget } from './write-batch.ts';
 
 /**
  * Node-to-node TCP links in ctdbd's format (behaviour.md §2):
@@ -39,11 +40,11 @@ export interface NodeLinksOptions {
 interface PeerState {
   peer: LinkPeer;
   out: Socket | undefined;
-  outUp: boolean;
+  /** Write target of the outgoing socket once it is up. */
+  outTarget: BatchTarget | undefined;
   in: Socket | undefined;
   connected: boolean;
   retry: NodeJS.Timeout | undefined;
-  corked: boolean;
 }
 
 export class NodeLinks {
@@ -60,7 +61,7 @@ export class NodeLinks {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 1000;
     this.reconnectMs = opts.reconnectIntervalMs ?? 1000;
     for (const peer of opts.peers) {
-      const st: PeerState = { peer, out: undefined, outUp: false, in: undefined, connected: false, retry: undefined, corked: false };
+      const st: PeerState = { peer, out: undefined, outTarget: undefined, in: undefined, connected: false, retry: undefined };
       this.peers.set(peer.pnn, st);
       this.byAddress.set(peer.address, st);
     }
@@ -88,15 +89,9 @@ export class NodeLinks {
 
   /** Queues a packet on the outgoing link; silently dropped without one (as ctdbd). */
   send(pnn: number, packet: Buffer): boolean {
-    const st = this.peers.get(pnn);
-    if (!st || !st.outUp || !st.out) return false;
-    const s = st.out;
-    if (!st.corked) {
-      st.corked = true;
-      s.cork();
-      process.nextTick(uncorkPeer, st);
-    }
-    s.write(packet);
+    const t = this.peers.get(pnn)?.outTarget;
+    if (!t) return false;
+    batchWrite(t, packet);
     return true;
   }
 
@@ -112,7 +107,7 @@ export class NodeLinks {
     if (this.stopped || st.out) return;
     const s = new Socket();
     st.out = s;
-    st.outUp = false;
+    st.outTarget = undefined;
     let settled = false;
     const timer = setTimeout(() => {
       if (settled) return;
@@ -125,7 +120,7 @@ export class NodeLinks {
       clearTimeout(timer);
       s.setNoDelay(true);
       s.setKeepAlive(true);
-      st.outUp = true;
+      st.outTarget = { socket: s, batchEpoch: 0, batchCorked: false };
       this.log.info({ peer: st.peer.pnn, address: st.peer.address }, 'outgoing link connected');
       this.checkConnected(st);
     });
@@ -137,9 +132,9 @@ export class NodeLinks {
     s.once('close', () => {
       clearTimeout(timer);
       if (st.out !== s) return;
-      const wasUp = st.outUp;
+      const wasUp = st.outTarget !== undefined;
       st.out = undefined;
-      st.outUp = false;
+      st.outTarget = undefined;
       if (wasUp) this.fail(st, 'outgoing connection closed');
       else this.scheduleConnect(st, this.reconnectMs);
     });
@@ -173,11 +168,14 @@ export class NodeLinks {
     const pnn = st.peer.pnn;
     const onPacket = (p: Buffer) => this.opts.onPacket(pnn, p);
     s.on('data', (chunk: Buffer) => {
+      beginDispatch();
       try {
         framer.push(chunk, onPacket);
       } catch (err) {
         this.log.warn({ peer: pnn, err: (err as Error).message }, 'bad packet from node: peer failure');
         this.fail(st, (err as Error).message);
+      } finally {
+        endDispatch();
       }
     });
     s.on('error', () => undefined);
@@ -193,7 +191,7 @@ export class NodeLinks {
   }
 
   private checkConnected(st: PeerState): void {
-    if (!st.connected && st.outUp && st.in) {
+    if (!st.connected && st.outTarget && st.in) {
       st.connected = true;
       this.opts.onConnected(st.peer.pnn);
     }
@@ -210,7 +208,7 @@ export class NodeLinks {
     st.connected = false;
     const { out, in: inc } = st;
     st.out = undefined;
-    st.outUp = false;
+    st.outTarget = undefined;
     st.in = undefined;
     out?.destroy();
     inc?.destroy();
@@ -227,11 +225,6 @@ export class NodeLinks {
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
-}
-
-function uncorkPeer(st: PeerState): void {
-  st.corked = false;
-  st.out?.uncork();
 }
 
 export function normaliseAddress(a: string): string {

@@ -2,7 +2,7 @@ import { CallId, HEADER_SIZE, Operation, nodeName } from './constants.ts';
 import {
   controlPayloadPadRanges, decodeControlReply, decodeControlRequest, encodeControlReply, encodeControlRequest,
 } from './control-payloads.ts';
-import { Control, controlName } from './controls.ts';
+import { Control, controlInfo, controlName } from './controls.ts';
 import { CtdbDecodeError, CtdbFramingError, CtdbProtocolError } from './errors.ts';
 import { PacketFramer } from './framing.ts';
 import {
@@ -198,7 +198,11 @@ export class Dissector {
       case Operation.REPLY_CONTROL: {
         rec.status = p.status;
         const opcode = this.reqidOpcode.get(p.reqid);
-        if (opcode !== undefined) Object.assign(rec, { opcode, control: controlName(opcode) });
+        if (opcode !== undefined) {
+          Object.assign(rec, { opcode, control: controlName(opcode) });
+          const info = controlInfo(opcode);
+          if (info.statusReply) rec.statusMeaning = info.statusMeaning;
+        }
         if (p.errorMessage.length > 0) rec.errorMessage = text(p.errorMessage);
         if (opcode === undefined || (p.status !== 0 && p.data.length === 0)) {
           if (p.data.length > 0) rec.data = p.data;

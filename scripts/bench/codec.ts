@@ -4,7 +4,7 @@ import { decodeControlReply, encodeControlReply } from '../../legacy/protocol/co
 import { Control } from '../../legacy/protocol/controls.ts';
 import { PacketFramer } from '../../legacy/protocol/framing.ts';
 import { decodeMessagePayload, encodeMessagePayload } from '../../legacy/protocol/message-payloads.ts';
-import { decodePacket, encodePacket, type Packet } from '../../legacy/protocol/packets.ts';
+import { decodePacket, encodePacket, headerDef, packetBodyDef, type Packet } from '../../legacy/protocol/packets.ts';
 import { Srvid } from '../../legacy/protocol/srvid.ts';
 import type { NodeMap, RecBuffer } from '../../legacy/protocol/types/index.ts';
 
@@ -20,9 +20,10 @@ export interface CodecBenchResult {
   /** Bytes of one encoded item (packet or payload). */
   bytes: number;
   decodeOpsPerSec: number;
-  encodeOpsPerSec: number;
+  /** null when the case only measures decoding. */
+  encodeOpsPerSec: number | null;
   decodeMBPerSec: number;
-  encodeMBPerSec: number;
+  encodeMBPerSec: number | null;
 }
 
 export interface CodecBenchOptions {
@@ -34,7 +35,7 @@ interface BenchCase {
   name: string;
   bytes: number;
   decode(): unknown;
-  encode(): unknown;
+  encode?(): unknown;
 }
 
 const hdr = { generation: 0x7343b374, destnode: 0, srcnode: 1, reqid: 2147483450 };
@@ -43,6 +44,7 @@ function cases(): BenchCase[] {
   const control: Packet = { operation: Operation.REQ_CONTROL, ...hdr, destnode: Node.CURRENT, opcode: Control.GET_PNN,
     srvid: 0n, clientId: 0, flags: 0, data: Buffer.alloc(0) };
   const controlBytes = encodePacket(control, { padding: 'client' });
+  const controlBody = packetBodyDef(Operation.REQ_CONTROL)!;
 
   const nodeMap: NodeMap = { nodes: [0, 1, 2].map((pnn) => ({ pnn, flags: 0,
     addr: { family: 'inet' as const, address: `127.0.100.${pnn + 1}`, port: 4379 } })) };
@@ -72,6 +74,9 @@ function cases(): BenchCase[] {
   return [
     { name: 'REQ_CONTROL GET_PNN (empty)', bytes: controlBytes.length,
       decode: () => decodePacket(controlBytes), encode: () => encodePacket(control, { padding: 'client' }) },
+    // The same packet through the binary-parser reference decoders (header + body), for comparison.
+    { name: 'REQ_CONTROL GET_PNN, binary-parser reference decoder', bytes: controlBytes.length,
+      decode: () => [headerDef.decodeReference(controlBytes), controlBody.decodeReference(controlBytes.subarray(32))] },
     { name: 'REPLY_CONTROL GET_NODEMAP, 3 nodes (packet + payload)', bytes: nodeMapBytes.length,
       decode: () => decodeControlReply(Control.GET_NODEMAP, (decodePacket(nodeMapBytes) as { data: Buffer }).data),
       encode: () => encodePacket(nodeMapReply()) },
@@ -120,12 +125,14 @@ export async function runCodecBenchmarks(opts: CodecBenchOptions = {}): Promise<
   for (const c of cases()) {
     const decodeOpsPerSec = measure(c.decode, ms);
     await new Promise((r) => setImmediate(r));
-    const encodeOpsPerSec = measure(c.encode, ms);
+    const encodeOpsPerSec = c.encode ? measure(c.encode, ms) : null;
     await new Promise((r) => setImmediate(r));
     out.push({
       case: c.name, bytes: c.bytes,
-      decodeOpsPerSec: Math.round(decodeOpsPerSec), encodeOpsPerSec: Math.round(encodeOpsPerSec),
-      decodeMBPerSec: round1((decodeOpsPerSec * c.bytes) / 1e6), encodeMBPerSec: round1((encodeOpsPerSec * c.bytes) / 1e6),
+      decodeOpsPerSec: Math.round(decodeOpsPerSec),
+      encodeOpsPerSec: encodeOpsPerSec === null ? null : Math.round(encodeOpsPerSec),
+      decodeMBPerSec: round1((decodeOpsPerSec * c.bytes) / 1e6),
+      encodeMBPerSec: encodeOpsPerSec === null ? null : round1((encodeOpsPerSec * c.bytes) / 1e6),
     });
   }
   void sink;
@@ -139,7 +146,7 @@ function round1(x: number): number {
 export function formatCodecTable(results: CodecBenchResult[]): string {
   const head = ['case', 'bytes', 'decode ops/s', 'encode ops/s', 'decode MB/s', 'encode MB/s'];
   const rows = results.map((r) => [r.case, String(r.bytes), r.decodeOpsPerSec.toLocaleString('en-US'),
-    r.encodeOpsPerSec.toLocaleString('en-US'), String(r.decodeMBPerSec), String(r.encodeMBPerSec)]);
+    r.encodeOpsPerSec?.toLocaleString('en-US') ?? '-', String(r.decodeMBPerSec), String(r.encodeMBPerSec ?? '-')]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
