@@ -49,7 +49,15 @@ interface Pending {
   reject(err: Error): void;
   type: string;
   version: number;
-  cleanup(): void;
+  timer: NodeJS.Timeout;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** Stops the request's timer and abort listener (closures are kept off the hot path). */
+function cleanup(p: Pending): void {
+  clearTimeout(p.timer);
+  if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
 }
 
 export class TransportClient {
@@ -178,30 +186,29 @@ export class TransportClient {
     const signal = opts.signal;
     if (signal?.aborted) return Promise.reject(new TransportCancelledError(dest, type, signal.reason));
     return new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(requestId);
-        cleanup();
-        reject(new TransportTimeoutError(dest, type, timeoutMs));
-      }, timeoutMs);
-      const onAbort = (): void => {
-        this.pending.delete(requestId);
-        cleanup();
-        reject(new TransportCancelledError(dest, type, signal?.reason));
+      const p: Pending = {
+        resolve, reject, type, version, signal, onAbort: undefined,
+        timer: setTimeout(() => this.fail(requestId, new TransportTimeoutError(dest, type, timeoutMs)), timeoutMs),
       };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(requestId, { resolve, reject, type, version, cleanup });
+      if (signal) {
+        p.onAbort = () => this.fail(requestId, new TransportCancelledError(dest, type, signal.reason));
+        signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.pending.set(requestId, p);
       try {
         this.transmit(packet);
       } catch (err) {
-        this.pending.delete(requestId);
-        cleanup();
-        reject(err as Error);
+        this.fail(requestId, err as Error);
       }
     });
+  }
+
+  private fail(requestId: number, err: Error): void {
+    const p = this.pending.get(requestId);
+    if (!p) return;
+    this.pending.delete(requestId);
+    cleanup(p);
+    p.reject(err);
   }
 
   private transmit(packet: Packet): void {
@@ -224,15 +231,16 @@ export class TransportClient {
       this.onReply(packet);
       return;
     }
-    void this.dispatcher.dispatch(packet).then((reply) => {
-      if (!reply) return;
-      try {
-        this.transmit(reply);
-      } catch (err) {
-        this.logger.warn({ err }, 'could not send reply');
-      }
-    });
+    this.dispatcher.dispatchTo(packet, this.sendReply);
   }
+
+  private readonly sendReply = (reply: Packet): void => {
+    try {
+      this.transmit(reply);
+    } catch (err) {
+      this.logger.warn({ err }, 'could not send reply');
+    }
+  };
 
   private onReply(packet: Packet): void {
     const p = this.pending.get(packet.header.requestId);
@@ -241,7 +249,7 @@ export class TransportClient {
       return;
     }
     this.pending.delete(packet.header.requestId);
-    p.cleanup();
+    cleanup(p);
     try {
       const envelope = decodeEnvelope(packet.payload, this.registry);
       if (isErrorReply(packet.header)) {
@@ -265,7 +273,7 @@ export class TransportClient {
     this.isClosed = true;
     const failure = new NotConnectedError(`connection to transportd closed${err ? `: ${err.message}` : ''}`);
     for (const p of this.pending.values()) {
-      p.cleanup();
+      cleanup(p);
       p.reject(failure);
     }
     this.pending.clear();

@@ -65,10 +65,29 @@ export class ServiceDispatcher {
    * undefined for messages. Never rejects.
    */
   async dispatch(packet: Packet): Promise<Packet | undefined> {
+    return this.process(packet);
+  }
+
+  /**
+   * Like dispatch, but a handler that returns a plain value is answered in
+   * the same turn (no promise hops on the request/reply hot path).
+   */
+  dispatchTo(packet: Packet, send: (reply: Packet) => void): void {
+    const result = this.process(packet);
+    if (result instanceof Promise) {
+      void result.then((reply) => {
+        if (reply) send(reply);
+      });
+    } else if (result) {
+      send(result);
+    }
+  }
+
+  private process(packet: Packet): Packet | undefined | Promise<Packet | undefined> {
     const { header } = packet;
     const kind = kindOf(header.flags);
     if (kind === 'reply') return undefined;
-    const { registry, logger } = this.opts;
+    const { registry } = this.opts;
     let type = '';
     try {
       const envelope = decodeEnvelope(packet.payload, registry);
@@ -84,18 +103,36 @@ export class ServiceDispatcher {
       const handler = this.handlers.get(type);
       if (!handler) throw new BadRequestError(`this service does not handle ${type} requests`);
       if (!registry.expectsReply(type, header.payloadVersion)) throw new BadRequestError(`${type} is a one-way message type`);
-      const result = await handler(envelope.body, ctx);
+      const result = handler(envelope.body, ctx);
+      if (isThenable(result)) {
+        return Promise.resolve(result).then(
+          (value) => this.replyTo(header, type, value, kind),
+          (err: unknown) => this.failed(header, type, kind, err),
+        );
+      }
+      return this.replyTo(header, type, result, kind);
+    } catch (err) {
+      return this.failed(header, type, kind, err);
+    }
+  }
+
+  private replyTo(header: Packet['header'], type: string, result: unknown, kind: 'request' | 'message'): Packet | undefined {
+    try {
       try {
-        registry.validate(type, header.payloadVersion, 'reply', result);
+        this.opts.registry.validate(type, header.payloadVersion, 'reply', result);
       } catch (err) {
         throw new RemoteHandlerError(`handler returned an invalid reply: ${(err as Error).message}`);
       }
       return buildReply(header, type, header.payloadVersion, result, this.opts.maxPayload);
     } catch (err) {
-      logger.warn({ err, type, src: header.src, kind }, 'failed to handle incoming packet');
-      if (kind === 'message') return undefined;
-      return buildErrorReply(header, toWireError(err, this.opts.node()));
+      return this.failed(header, type, kind, err);
     }
+  }
+
+  private failed(header: Packet['header'], type: string, kind: 'request' | 'message', err: unknown): Packet | undefined {
+    this.opts.logger.warn({ err, type, src: header.src, kind }, 'failed to handle incoming packet');
+    if (kind === 'message') return undefined;
+    return buildErrorReply(header, toWireError(err, this.opts.node()));
   }
 
   private deliverMessage(body: unknown, ctx: IncomingContext): void {
@@ -118,4 +155,8 @@ export class ServiceDispatcher {
         .catch((err: unknown) => this.opts.logger.warn({ err, type: ctx.type }, 'handler for one-way message threw'));
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }

@@ -5,6 +5,8 @@ import { BROADCAST_NODE, LOCAL_NODE, isConcreteNode, isU32, type Endpoint } from
 import { TransportDecodeError } from './errors.ts';
 
 export const MAGIC = Buffer.from('CTBT', 'ascii');
+/** The magic as one big-endian u32 (hot paths compare a number, not bytes). */
+const MAGIC_U32 = MAGIC.readUInt32BE(0);
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1];
 export const HEADER_SIZE = 32;
@@ -76,7 +78,7 @@ export function checkHeader(h: TransportHeader, maxPayload = DEFAULT_MAX_PAYLOAD
   const f = h.flags;
   if (!Number.isInteger(f) || f < 0 || f > 0xffff) return { field: 'flags', detail: `not a u16: ${f}` };
   if (f & ~KNOWN_FLAGS) return { field: 'flags', detail: `reserved bits set: 0x${(f & ~KNOWN_FLAGS).toString(16)}` };
-  const kinds = [Flag.REQUEST, Flag.REPLY, Flag.NOREPLY].filter((bit) => f & bit).length;
+  const kinds = (f & Flag.REQUEST ? 1 : 0) + (f & Flag.REPLY ? 1 : 0) + (f & Flag.NOREPLY ? 1 : 0);
   if (kinds !== 1) return { field: 'flags', detail: 'exactly one of REQUEST, REPLY, NOREPLY must be set' };
   if (f & Flag.ERROR && !(f & Flag.REPLY)) return { field: 'flags', detail: 'ERROR is only valid with REPLY' };
   const dn = h.dest.node;
@@ -105,7 +107,7 @@ export function checkHeader(h: TransportHeader, maxPayload = DEFAULT_MAX_PAYLOAD
 /** The raw fields, without any rule applied (the caller knows the buffer holds HEADER_SIZE bytes). */
 export function readRawHeader(buf: Buffer, at = 0): TransportHeader & { magicOk: boolean } {
   return {
-    magicOk: buf.compare(MAGIC, 0, 4, at, at + 4) === 0,
+    magicOk: buf.readUInt32BE(at) === MAGIC_U32,
     protocolVersion: buf.readUInt8(at + Offset.protocolVersion),
     payloadVersion: buf.readUInt8(at + Offset.payloadVersion),
     flags: buf.readUInt16BE(at + Offset.flags),
@@ -132,18 +134,23 @@ export function decodeHeader(buf: Buffer, at = 0, maxPayload = DEFAULT_MAX_PAYLO
 
 /** Writes a validated header; throws TransportDecodeError (same rules as decode) for invalid fields. */
 export function encodeHeader(h: TransportHeader, maxPayload = DEFAULT_MAX_PAYLOAD): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_SIZE);
+  writeHeader(buf, 0, h, maxPayload);
+  return buf;
+}
+
+/** Writes a validated header into `buf` at `at` (room for HEADER_SIZE bytes); same rules as encodeHeader. */
+export function writeHeader(buf: Buffer, at: number, h: TransportHeader, maxPayload = DEFAULT_MAX_PAYLOAD): void {
   const problem = checkHeader(h, maxPayload);
   if (problem) throw new TransportDecodeError(problem.field, Offset[problem.field], problem.detail);
-  const buf = Buffer.allocUnsafe(HEADER_SIZE);
-  MAGIC.copy(buf, Offset.magic);
-  buf.writeUInt8(h.protocolVersion, Offset.protocolVersion);
-  buf.writeUInt8(h.payloadVersion, Offset.payloadVersion);
-  buf.writeUInt16BE(h.flags, Offset.flags);
-  buf.writeUInt32BE(h.dest.node, Offset.destNode);
-  buf.writeUInt32BE(h.dest.service, Offset.destService);
-  buf.writeUInt32BE(h.src.node, Offset.srcNode);
-  buf.writeUInt32BE(h.src.service, Offset.srcService);
-  buf.writeUInt32BE(h.requestId, Offset.requestId);
-  buf.writeUInt32BE(h.payloadLength, Offset.payloadLength);
-  return buf;
+  buf.writeUInt32BE(MAGIC_U32, at + Offset.magic);
+  buf.writeUInt8(h.protocolVersion, at + Offset.protocolVersion);
+  buf.writeUInt8(h.payloadVersion, at + Offset.payloadVersion);
+  buf.writeUInt16BE(h.flags, at + Offset.flags);
+  buf.writeUInt32BE(h.dest.node, at + Offset.destNode);
+  buf.writeUInt32BE(h.dest.service, at + Offset.destService);
+  buf.writeUInt32BE(h.src.node, at + Offset.srcNode);
+  buf.writeUInt32BE(h.src.service, at + Offset.srcService);
+  buf.writeUInt32BE(h.requestId, at + Offset.requestId);
+  buf.writeUInt32BE(h.payloadLength, at + Offset.payloadLength);
 }

@@ -2,7 +2,7 @@
 // carriers (WebSocket, in-process) use encodePacket/decodePacket; byte
 // streams (unix socket) go through FrameReader in framing.ts.
 
-import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, Offset, decodeHeader, encodeHeader, type TransportHeader } from './header.ts';
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, Offset, decodeHeader, writeHeader, type TransportHeader } from './header.ts';
 import { TransportDecodeError } from './errors.ts';
 
 export interface Packet {
@@ -12,8 +12,20 @@ export interface Packet {
 
 /** Header with payloadLength taken from the payload, then the payload. */
 export function encodePacket(packet: Packet, maxPayload = DEFAULT_MAX_PAYLOAD): Buffer {
-  const header = encodeHeader({ ...packet.header, payloadLength: packet.payload.length }, maxPayload);
-  return Buffer.concat([header, packet.payload], HEADER_SIZE + packet.payload.length);
+  return encodePacketAt(packet, 0, maxPayload);
+}
+
+/**
+ * The packet at offset `headroom` of one new buffer, the bytes before it left
+ * for a carrier's own header (the tunnel envelope), so nothing is copied twice.
+ */
+export function encodePacketAt(packet: Packet, headroom: number, maxPayload = DEFAULT_MAX_PAYLOAD): Buffer {
+  const { payload } = packet;
+  const out = Buffer.allocUnsafe(headroom + HEADER_SIZE + payload.length);
+  const header = packet.header.payloadLength === payload.length ? packet.header : { ...packet.header, payloadLength: payload.length };
+  writeHeader(out, headroom, header, maxPayload);
+  payload.copy(out, headroom + HEADER_SIZE);
+  return out;
 }
 
 /** One complete packet in `buf` (nothing more, nothing less). */

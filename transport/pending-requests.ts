@@ -2,7 +2,7 @@
 // When the uplink loses a node, transportd fails these at once with
 // unreachable-node instead of letting every requester wait for its timeout.
 // Requesters time out locally without telling transportd, so entries also
-// expire (by age) and the table is bounded.
+// expire (by age, swept now and then) and the table is bounded.
 
 import type { TransportHeader } from './header.ts';
 
@@ -19,11 +19,13 @@ interface Entry {
 }
 
 export class PendingRequests {
-  /** Insertion order = age order, so expiry only looks at the front. */
-  private readonly entries = new Map<string, Entry>();
+  /** service -> request id -> entry: plain number keys on the hot path. */
+  private readonly byService = new Map<number, Map<number, Entry>>();
+  private count = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private nextSweep = 0;
 
   constructor(opts: PendingRequestsOptions = {}) {
     this.ttlMs = opts.ttlMs ?? 10 * 60_000;
@@ -32,49 +34,66 @@ export class PendingRequests {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.count;
   }
 
   /** A request from a local service left through the uplink. */
   add(header: TransportHeader): void {
     const at = this.now();
-    this.expire(at);
-    const key = keyOf(header.src.service, header.requestId);
-    this.entries.delete(key); // re-used id: the newest request wins, and moves to the back
-    this.entries.set(key, { header, at });
+    if (at >= this.nextSweep || this.count >= this.maxEntries) this.expire(at);
+    let requests = this.byService.get(header.src.service);
+    if (!requests) this.byService.set(header.src.service, (requests = new Map()));
+    if (!requests.has(header.requestId)) this.count++;
+    requests.set(header.requestId, { header, at });
   }
 
   /** A reply came back from `fromNode` to a local service. */
   settle(fromNode: number, service: number, requestId: number): void {
-    const key = keyOf(service, requestId);
-    if (this.entries.get(key)?.header.dest.node === fromNode) this.entries.delete(key);
+    const requests = this.byService.get(service);
+    const e = requests?.get(requestId);
+    if (e && e.header.dest.node === fromNode) {
+      requests!.delete(requestId);
+      this.count--;
+    }
   }
 
-  /** Removes and returns every request waiting on `node`. */
+  /** Removes and returns every request waiting on `node`, oldest first. */
   takeNode(node: number): TransportHeader[] {
-    const out: TransportHeader[] = [];
-    for (const [key, e] of this.entries) {
-      if (e.header.dest.node === node) {
-        this.entries.delete(key);
-        out.push(e.header);
+    const taken: Entry[] = [];
+    for (const requests of this.byService.values()) {
+      for (const [id, e] of requests) {
+        if (e.header.dest.node !== node) continue;
+        requests.delete(id);
+        this.count--;
+        taken.push(e);
       }
     }
-    return out;
+    return taken.sort((a, b) => a.at - b.at).map((e) => e.header);
   }
 
   /** A local service went away: nobody is left to answer. */
   dropService(service: number): void {
-    for (const [key, e] of this.entries) if (e.header.src.service === service) this.entries.delete(key);
+    this.count -= this.byService.get(service)?.size ?? 0;
+    this.byService.delete(service);
   }
 
+  /** Drops entries past the TTL; if still full, the oldest ones. Runs at most every ttl/4 unless full. */
   private expire(now: number): void {
-    for (const [key, e] of this.entries) {
-      if (now - e.at < this.ttlMs && this.entries.size < this.maxEntries) return;
-      this.entries.delete(key);
+    this.nextSweep = now + Math.max(1, this.ttlMs / 4);
+    for (const requests of this.byService.values()) {
+      for (const [id, e] of requests) {
+        if (now - e.at < this.ttlMs) continue;
+        requests.delete(id);
+        this.count--;
+      }
+    }
+    if (this.count < this.maxEntries) return;
+    const all: Array<[Map<number, Entry>, number, number]> = [];
+    for (const requests of this.byService.values()) for (const [id, e] of requests) all.push([requests, id, e.at]);
+    all.sort((a, b) => a[2] - b[2]);
+    for (const [requests, id] of all) {
+      if (this.count < this.maxEntries) break;
+      if (requests.delete(id)) this.count--;
     }
   }
-}
-
-function keyOf(service: number, requestId: number): string {
-  return `${service}:${requestId}`;
 }

@@ -382,8 +382,8 @@ export class Transportd {
   private deliver(endpointId: string, packet: Packet): void {
     const service = this.internal.get(endpointId);
     if (service) {
-      void service.dispatch(packet).then((reply) => {
-        if (reply && this.running) this.execute(this.router.route(reply, { kind: 'local', endpointId }));
+      service.dispatchTo(packet, (reply) => {
+        if (this.running) this.execute(this.router.route(reply, { kind: 'local', endpointId }));
       });
       return;
     }

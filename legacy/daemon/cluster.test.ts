@@ -51,6 +51,35 @@ describe('embedded cluster', () => {
     }
   });
 
+  it('election rule: an earlier priority_time wins, equal times go to the higher PNN, inactive senders lose', async () => {
+    const c = await settledCluster(2);
+    const r = c.daemons[0]!.recoverd;
+    const t = r.priority;
+    const em = (sec: number, usec: number, pnn: number, nodeFlags = 0) => ({ numConnected: 2, priorityTime: { sec, usec }, pnn, nodeFlags });
+    expect(r.weWin(em(t.sec + 1, 0, 1))).toBe(true);
+    expect(r.weWin(em(t.sec, t.usec + 1, 1))).toBe(true);
+    expect(r.weWin(em(t.sec - 1, 0, 1))).toBe(false);
+    expect(r.weWin(em(t.sec, t.usec, 1))).toBe(false);
+    expect(c.daemons[1]!.recoverd.weWin(em(c.daemons[1]!.recoverd.priority.sec, c.daemons[1]!.recoverd.priority.usec, 0))).toBe(true);
+    expect(r.weWin(em(t.sec - 1, 0, 1, NodeFlag.STOPPED))).toBe(true);
+    // The elected leader is the node with the earliest priority time.
+    const [p0, p1] = [c.daemons[0]!.recoverd.priority, c.daemons[1]!.recoverd.priority];
+    const earliest = p0.sec < p1.sec || (p0.sec === p1.sec && p0.usec < p1.usec) ? 0 : 1;
+    expect(leaderOf(c)).toBe(earliest);
+  });
+
+  it('the election message on the wire is the real 32-byte layout, broadcast to all nodes', async () => {
+    const c = await settledCluster(2);
+    const cl = await client(1);
+    await cl.control(Control.REGISTER_SRVID, { srvid: Srvid.ELECTION });
+    c.daemons[0]!.recoverd.forceElection();
+    const m = await cl.nextMessage(Srvid.ELECTION, 3000);
+    expect(m.data.length).toBe(32);
+    expect(m.data.readUInt32LE(24)).toBe(0);
+    expect(m.data.readUInt32LE(0)).toBe(2);
+    await c.until(() => c.settled(), 10_000, 'settled after forced election');
+  });
+
   it('a client learns the leader from the SRVID_LEADER broadcast, about once per interval', async () => {
     const c = await settledCluster(3);
     const cl = await client(1);

@@ -164,6 +164,7 @@ export class Daemon {
     await this.bindNodeAddress();
     const log = this.log.child({ node: this.pnn });
     (this as { log: Logger }).log = log;
+    this.links!.setLogger(log);
     this.state = new ClusterState(this.config.nodes, this.pnn, this.config);
     if (this.config.startAsStopped) this.state.setOwnFlags(NodeFlag.STOPPED, 0);
     if (this.config.startAsDisabled) this.state.setOwnFlags(NodeFlag.PERMANENTLY_DISABLED, 0);
@@ -782,7 +783,8 @@ export class Daemon {
   /** SET_DEBUG: the CTDB level, mirrored onto the pino logger. */
   setDebugLevel(level: number): void {
     this.debugLevel = level | 0;
-    this.log.level = pinoLevelFor(this.debugLevel);
+    // A logger the embedder silenced (tests) stays silent.
+    if (this.log.level !== 'silent') this.log.level = pinoLevelFor(this.debugLevel);
   }
 
   get isRunning(): boolean {

@@ -52,7 +52,7 @@ export class NodeLinks {
   private readonly peers = new Map<number, PeerState>();
   private readonly byAddress = new Map<string, PeerState>();
   private stopped = false;
-  private readonly log: Logger;
+  private log: Logger;
   private readonly connectTimeoutMs: number;
   private readonly reconnectMs: number;
 
@@ -65,6 +65,11 @@ export class NodeLinks {
       this.peers.set(peer.pnn, st);
       this.byAddress.set(peer.address, st);
     }
+  }
+
+  /** Once the daemon knows its PNN its log lines carry it. */
+  setLogger(log: Logger): void {
+    this.log = log;
   }
 
   async listen(): Promise<void> {

@@ -67,6 +67,11 @@ export class Recoverd {
     for (const t of [this.loopTimer, this.electionTimer, this.rebroadcastTimer]) if (t) clearTimeout(t);
   }
 
+  /** When this recovery daemon started (or last became active): its election priority. */
+  get priority(): Timeval {
+    return this.priorityTime;
+  }
+
   get isLeader(): boolean {
     return this.leader === this.d.pnn && !this.electing;
   }

@@ -8,23 +8,19 @@
 //  - latency: ping-pong, the receiver echoes each payload back to the sender;
 //    round-trip median and p99, one-way estimated as RTT/2.
 //
+// `messageThroughput` and friends are exported for benchmarks that compare
+// against this rate in the same run (scripts/bench/codec.ts).
+//
 //   node scripts/bin/run-ts.mjs scripts/bench/client-messages.ts [--duration MS] [--pings N] [--json]
 
 import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
 import { LegacyClient, type LegacyMessage } from '../../legacy/client/index.ts';
 import { silentLogger } from '../../legacy/common/log.ts';
+import type { RealLocalCluster } from '../local-cluster/index.ts';
 import { withRealCluster, median, percentile, fmtUs } from './real-cluster-bench.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '1500' },
-    pings: { type: 'string', default: '300' },
-    json: { type: 'boolean', default: false },
-  },
-});
-const DURATION_MS = Number(args.duration);
-const PINGS = Number(args.pings);
-const SIZES = [64, 1024, 64 * 1024];
+export const MESSAGE_SIZES = [64, 1024, 64 * 1024];
 const ACK_EVERY = 16;
 const FLAG_ACK_NOW = 1;
 
@@ -42,7 +38,24 @@ interface Result {
   oneWayUs: number;
 }
 
-async function throughput(sender: LegacyClient, receiver: LegacyClient, size: number, window: number): Promise<number> {
+/** Messages kept in flight for a payload size: up to 4 MiB, between 16 and 512 messages. */
+export function messageWindow(size: number): number {
+  return Math.max(16, Math.min(512, Math.floor((4 * 1024 * 1024) / size)));
+}
+
+/** A LegacyClient on node `pnn` of a benchmark cluster (no reconnect, no leader tracking). */
+export function openBenchClient(cluster: RealLocalCluster, pnn: number): Promise<LegacyClient> {
+  return LegacyClient.connect({
+    socketPath: cluster.nodes[pnn].socketPath, logger: silentLogger(), reconnect: false, trackLeader: false,
+  });
+}
+
+/**
+ * Messages per second from `sender` to `receiver` for `durationMs`, with
+ * `window` unacknowledged messages in flight.
+ */
+export async function messageThroughput(sender: LegacyClient, receiver: LegacyClient, size: number, window: number,
+  durationMs: number): Promise<number> {
   const data = nextSrvid();
   const ack = nextSrvid();
   let received = 0;
@@ -66,7 +79,7 @@ async function throughput(sender: LegacyClient, receiver: LegacyClient, size: nu
   flagged[0] = FLAG_ACK_NOW;
   let sent = 0;
   const started = process.hrtime.bigint();
-  const deadline = Date.now() + DURATION_MS;
+  const deadline = Date.now() + durationMs;
   while (Date.now() < deadline) {
     while (sent - acked < window) {
       sent++;
@@ -84,7 +97,8 @@ async function throughput(sender: LegacyClient, receiver: LegacyClient, size: nu
   return sent / seconds;
 }
 
-async function latency(sender: LegacyClient, receiver: LegacyClient, size: number): Promise<number[]> {
+/** Round-trip times (seconds) of `pings` sequential ping-pongs of `size` bytes. */
+export async function messageLatency(sender: LegacyClient, receiver: LegacyClient, size: number, pings: number): Promise<number[]> {
   const ping = nextSrvid();
   const pong = nextSrvid();
   const rx = await receiver.registerSrvid(ping, (m) => receiver.sendMessage(sender.pnn, pong, m.data));
@@ -92,7 +106,7 @@ async function latency(sender: LegacyClient, receiver: LegacyClient, size: numbe
   const tx = await sender.registerSrvid(pong, () => wake?.());
   const payload = Buffer.alloc(size, 0x33);
   const rtts: number[] = [];
-  for (let i = 0; i < PINGS + 20; i++) {
+  for (let i = 0; i < pings + 20; i++) {
     const t = process.hrtime.bigint();
     const back = new Promise<void>((r) => { wake = r; });
     sender.sendMessage(receiver.pnn, ping, payload);
@@ -104,42 +118,52 @@ async function latency(sender: LegacyClient, receiver: LegacyClient, size: numbe
   return rtts;
 }
 
-const results: Result[] = [];
-await withRealCluster(2, async (cluster) => {
-  const open = (pnn: number) => LegacyClient.connect({
-    socketPath: cluster.nodes[pnn].socketPath, logger: silentLogger(), reconnect: false, trackLeader: false,
+async function main(): Promise<void> {
+  const { values: args } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '1500' },
+      pings: { type: 'string', default: '300' },
+      json: { type: 'boolean', default: false },
+    },
   });
-  const paths: Array<[string, number, number]> = [['same node (0 -> 0)', 0, 0], ['across nodes (0 -> 1)', 0, 1]];
-  for (const [path, from, to] of paths) {
-    const sender = await open(from);
-    const receiver = await open(to);
-    try {
-      for (const size of SIZES) {
-        const window = Math.max(16, Math.min(512, Math.floor((4 * 1024 * 1024) / size)));
-        const mps = await throughput(sender, receiver, size, window);
-        const rtts = await latency(sender, receiver, size);
-        results.push({
-          path, size, window, messagesPerSecond: mps, mebibytesPerSecond: (mps * size) / (1024 * 1024),
-          rttMedianUs: median(rtts) * 1e6, rttP99Us: percentile(rtts, 99) * 1e6, oneWayUs: (median(rtts) / 2) * 1e6,
-        });
+  const DURATION_MS = Number(args.duration);
+  const PINGS = Number(args.pings);
+  const results: Result[] = [];
+  await withRealCluster(2, async (cluster) => {
+    const paths: Array<[string, number, number]> = [['same node (0 -> 0)', 0, 0], ['across nodes (0 -> 1)', 0, 1]];
+    for (const [path, from, to] of paths) {
+      const sender = await openBenchClient(cluster, from);
+      const receiver = await openBenchClient(cluster, to);
+      try {
+        for (const size of MESSAGE_SIZES) {
+          const window = messageWindow(size);
+          const mps = await messageThroughput(sender, receiver, size, window, DURATION_MS);
+          const rtts = await messageLatency(sender, receiver, size, PINGS);
+          results.push({
+            path, size, window, messagesPerSecond: mps, mebibytesPerSecond: (mps * size) / (1024 * 1024),
+            rttMedianUs: median(rtts) * 1e6, rttP99Us: percentile(rtts, 99) * 1e6, oneWayUs: (median(rtts) / 2) * 1e6,
+          });
+        }
+      } finally {
+        await sender.close();
+        await receiver.close();
       }
-    } finally {
-      await sender.close();
-      await receiver.close();
+    }
+  });
+
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ durationMs: DURATION_MS, pings: PINGS, results }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`legacy messages client -> client via real ctdbd 4.17 (throughput ${DURATION_MS} ms, ${PINGS} ping-pongs per row)\n`);
+    process.stdout.write(`${'path'.padEnd(24)}${'payload'.padStart(9)}${'msgs/s'.padStart(11)}${'MiB/s'.padStart(9)}` +
+      `${'RTT med'.padStart(12)}${'RTT p99'.padStart(12)}${'one-way'.padStart(12)}\n`);
+    for (const r of results) {
+      const size = r.size >= 1024 ? `${r.size / 1024} KiB` : `${r.size} B`;
+      process.stdout.write(`${r.path.padEnd(24)}${size.padStart(9)}${Math.round(r.messagesPerSecond).toString().padStart(11)}` +
+        `${r.mebibytesPerSecond.toFixed(1).padStart(9)}${fmtUs(r.rttMedianUs / 1e6).padStart(12)}` +
+        `${fmtUs(r.rttP99Us / 1e6).padStart(12)}${fmtUs(r.oneWayUs / 1e6).padStart(12)}\n`);
     }
   }
-});
-
-if (args.json) {
-  process.stdout.write(`${JSON.stringify({ durationMs: DURATION_MS, pings: PINGS, results }, null, 2)}\n`);
-} else {
-  process.stdout.write(`legacy messages client -> client via real ctdbd 4.17 (throughput ${DURATION_MS} ms, ${PINGS} ping-pongs per row)\n`);
-  process.stdout.write(`${'path'.padEnd(24)}${'payload'.padStart(9)}${'msgs/s'.padStart(11)}${'MiB/s'.padStart(9)}` +
-    `${'RTT med'.padStart(12)}${'RTT p99'.padStart(12)}${'one-way'.padStart(12)}\n`);
-  for (const r of results) {
-    const size = r.size >= 1024 ? `${r.size / 1024} KiB` : `${r.size} B`;
-    process.stdout.write(`${r.path.padEnd(24)}${size.padStart(9)}${Math.round(r.messagesPerSecond).toString().padStart(11)}` +
-      `${r.mebibytesPerSecond.toFixed(1).padStart(9)}${fmtUs(r.rttMedianUs / 1e6).padStart(12)}` +
-      `${fmtUs(r.rttP99Us / 1e6).padStart(12)}${fmtUs(r.oneWayUs / 1e6).padStart(12)}\n`);
-  }
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -3,6 +3,12 @@ import { registerCommands } from './commands/index.ts';
 
 // The ctdb-bridge command line. Every subcommand lives in its own module
 // under commands/ and registers itself on the program.
+// A reader that goes away (`decode ... | head`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program
   .name('ctdb-bridge')
