@@ -19,6 +19,7 @@ async function startEmbedded(): Promise<ClientSuiteCluster> {
   return {
     nodes: fixture.nodes,
     clusterLock: clusterLockPath(fixture.dir),
+    hasDatabases: false,
     ctdb: (pnn, args) => fixture.ctdb(pnn, args),
     killNode: (pnn) => fixture.cluster.killNode(pnn),
     startNode: (pnn) => fixture.cluster.startNode(pnn),

@@ -16,6 +16,11 @@ export interface ClientSuiteCluster {
   readonly nodes: readonly ClientSuiteNode[];
   /** The cluster lock file the nodes were configured with (GET_RECLOCK_FILE answer). */
   readonly clusterLock: string;
+  /**
+   * False for the embedded daemon, which has no databases yet: database
+   * controls must then fail with its clear error instead (default true).
+   */
+  readonly hasDatabases?: boolean;
   /** Run Debian's real `ctdb` CLI against node `pnn`: the reference our output is diffed with. */
   ctdb(pnn: number, args: string[]): Promise<CtdbRunResult>;
   /** Crash the node (its client socket goes away) and wait until its processes are gone. */

@@ -101,6 +101,13 @@ export function defineClientSuite(name: string, startCluster: ClientSuiteCluster
 
       it('databases: attach, db map, name, path, health, seqnum', async () => {
         const c = await pool.open(node(0));
+        if (cluster.hasDatabases === false) {
+          const err = await c.attachDb('client_suite_vol.tdb').catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(LegacyControlError);
+          expect((err as LegacyControlError).errorText).toMatch(/no databases yet/);
+          expect((await c.getDbMap()).dbs).toEqual([]);
+          return;
+        }
         const vol = await c.attachDb('client_suite_vol.tdb');
         const pers = await c.attachDb('client_suite_pers.tdb', { persistent: true });
         const repl = await c.attachDb('client_suite_repl.tdb', { replicated: true });
