@@ -1,4 +1,4 @@
-import { startEmbeddedSuiteCluster } from './support/embedded-suite-cluster.ts';
+import { startEmbeddedSuiteCluster } from './support/suite-clusters.ts';
 import { defineTransportSuite } from './suites/transport-suite.ts';
 
 /** The same transport suite as transport.real.test.ts, through the embedded daemon (3 nodes). */

@@ -1,4 +1,4 @@
-import { startEmbeddedSuiteCluster } from './support/embedded-suite-cluster.ts';
+import { startEmbeddedSuiteCluster } from './support/suite-clusters.ts';
 import { defineTunnelSuite } from './suites/tunnel-suite.ts';
 
 /** Tunnel endpoints through the embedded daemon (3 nodes), same scenarios as tunnel.real.test.ts. */

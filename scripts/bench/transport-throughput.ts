@@ -2,7 +2,8 @@
 // on node 0 and a service on node 1, both attached to their transportd over
 // the unix socket, for JSON payloads of 64 B, 1 KiB and 64 KiB, over the
 // in-process and WebSocket uplinks measured side by side in one run.
-// (The legacy-tunnel column is added when the tunnel uplink exists.)
+// The legacy-tunnel uplink needs a real cluster: scripts/bench/tunnel.ts
+// measures all three uplinks side by side against one.
 //
 //   node scripts/bin/run-ts.mjs scripts/bench/transport-throughput.ts [--duration MS] [--window N] [--json]
 
@@ -12,9 +13,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../../legacy/common/log.ts';
 import {
-  InProcessHub, Transportd, WebSocketUplink, connectTransport, createRegistry, type TransportClient, type Uplink,
+  InProcessHub, Transportd, WebSocketUplink, connectTransport, type TransportClient, type Uplink,
 } from '../../transport/index.ts';
 import { waitFor } from '../../transport/testing/inproc-cluster.ts';
+import { BENCH_SERVICE, benchRegistry, bodyOfSize, pump as pumpTo } from './transport-load.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,16 +31,7 @@ const SIZES = [64, 1024, 64 * 1024];
 const KINDS = ['inproc', 'ws'] as const;
 type Kind = (typeof KINDS)[number];
 
-const registry = createRegistry([{
-  type: 'bench.blob',
-  versions: { 1: { body: { type: 'object', properties: { data: { type: 'string' } }, required: ['data'] }, reply: { type: 'integer' } } },
-}]);
-
-/** A body whose JSON payload ({"type":"bench.blob","body":{"data":"..."}}) is exactly `size` bytes. */
-function bodyOfSize(size: number): { data: string } {
-  const overhead = Buffer.byteLength(JSON.stringify({ type: 'bench.blob', body: { data: '' } }));
-  return { data: 'x'.repeat(Math.max(0, size - overhead)) };
-}
+const registry = benchRegistry();
 
 interface Setup {
   sender: TransportClient;
@@ -69,7 +62,7 @@ async function setUp(kind: Kind, dir: string): Promise<Setup> {
   for (const d of daemons) await d.start();
   afterStart();
   await waitFor(() => daemons[0].status().nodes.some((x) => x.node === 1 && x.state === 'transport'), 5000, 'discovery');
-  const sink = await connectTransport({ socketPath: daemons[1].socketPath, service: 70, name: 'sink', registry }, (c) =>
+  const sink = await connectTransport({ socketPath: daemons[1].socketPath, service: BENCH_SERVICE, name: 'sink', registry }, (c) =>
     c.handle('bench.blob', (b: { data: string }) => b.data.length));
   const sender = await connectTransport({ socketPath: daemons[0].socketPath, name: 'sender', registry, defaultTimeoutMs: 10_000 });
   return {
@@ -83,18 +76,8 @@ async function setUp(kind: Kind, dir: string): Promise<Setup> {
 }
 
 /** Keeps WINDOW requests in flight for `ms`; returns completed requests per second. */
-async function pump(sender: TransportClient, body: unknown, ms: number): Promise<number> {
-  let done = 0;
-  const deadline = performance.now() + ms;
-  const started = performance.now();
-  const lane = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      await sender.request({ node: 1, service: 70 }, 'bench.blob', body);
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: WINDOW }, lane));
-  return done / ((performance.now() - started) / 1000);
+function pump(sender: TransportClient, body: unknown, ms: number): Promise<number> {
+  return pumpTo(sender, 1, body, ms, WINDOW);
 }
 
 async function main(): Promise<void> {
@@ -136,7 +119,7 @@ async function main(): Promise<void> {
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
   process.stdout.write(`transport request/reply throughput, unix-socket clients on both ends, ${WINDOW} in flight, ${DURATION_MS} ms per cell\n`);
   for (const row of table) process.stdout.write(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ') + '\n');
-  process.stdout.write(`(tunnel column: not yet available)  total ${((performance.now() - began) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(`(tunnel uplink: scripts/bench/tunnel.ts, needs a real cluster)  total ${((performance.now() - began) / 1000).toFixed(1)} s\n`);
 }
 
 await main();

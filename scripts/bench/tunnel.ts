@@ -152,6 +152,10 @@ await withRealCluster(2, async (cluster) => {
     roundRatios.push(median(got.tunnel) / median(got.raw));
   }
   await raw.close();
+  // The transport's own work, hot, without any daemon: the same round trip over the in-process uplink.
+  const hot = await inprocPair();
+  const hotRtt = await timeEach(RTTS * 2, () => hot.requester.request({ node: 1, service: BENCH_SERVICE }, 'bench.blob', body));
+  await hot.close();
 
   // ---- throughput over three uplinks ----
   const throughput: Record<UplinkName, Record<number, number>> = { tunnel: {}, ws: {}, inproc: {} };
@@ -175,6 +179,7 @@ await withRealCluster(2, async (cluster) => {
       tunnel: { median: median(rtt.tunnel), p99: percentile(rtt.tunnel, 99) },
     },
     ratio: median(rtt.tunnel) / median(rtt.raw),
+    inprocRttUs: median(hotRtt.slice(RTTS)),
     roundRatios,
     throughput: SIZES.map((size) => ({
       payloadBytes: size,
@@ -193,7 +198,8 @@ await withRealCluster(2, async (cluster) => {
     ['raw REQ_MESSAGE echo', f(result.rttUs.raw.median), f(result.rttUs.raw.p99)],
     ['transport over tunnel', f(result.rttUs.tunnel.median), f(result.rttUs.tunnel.p99)],
   ]);
-  process.stdout.write(`tunnel/raw = ${result.ratio.toFixed(3)} (target <= 1.1); per round: ${roundRatios.map((r) => r.toFixed(2)).join(' ')}\n\n`);
+  process.stdout.write(`tunnel/raw = ${result.ratio.toFixed(3)} (target <= 1.1); per round: ${roundRatios.map((r) => r.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`for context: the same transport round trip over the in-process uplink (no daemon, hot): ${f(result.inprocRttUs)}\n\n`);
   process.stdout.write(`request/reply throughput, ${WINDOW} in flight, ${DURATION_MS} ms per cell (msg/s)\n`);
   printTable([
     ['payload', 'tunnel', 'ws', 'inproc', 'tunnel/ws', 'tunnel MiB/s'],
