@@ -158,23 +158,32 @@ export function modelledControls(): number[] {
   return entries.map(([opcode]) => opcode);
 }
 
-function decodeWith(def: StructDef<any> | undefined, data: Buffer, what: string): any {
+type Direction = 'request' | 'reply';
+
+/** "GET_NODEMAP reply": built only when an error needs it (not per call on the hot path). */
+function payloadName(opcode: number, direction: Direction): string {
+  return `${controlName(opcode)} ${direction}`;
+}
+
+function decodeWith(opcode: number, direction: Direction, data: Buffer): any {
+  const def = registry[opcode]?.[direction];
   if (!def) return { raw: data } satisfies RawPayload;
   try {
     return def.decodeExact(data);
   } catch (err) {
     if (err instanceof CtdbDecodeError) {
-      throw new CtdbDecodeError(`${what} (${err.structure})`, err.field, err.offset, err.reason);
+      throw new CtdbDecodeError(`${payloadName(opcode, direction)} (${err.structure})`, err.field, err.offset, err.reason);
     }
     throw err;
   }
 }
 
-function encodeWith(def: StructDef<any> | undefined, value: unknown, what: string): Buffer {
+function encodeWith(opcode: number, direction: Direction, value: unknown): Buffer {
+  const def = registry[opcode]?.[direction];
   if (!def) {
     const raw = (value as Partial<RawPayload> | undefined)?.raw;
     if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.length);
-    throw new CtdbEncodeError(what, 'raw', 'no payload layout known: pass { raw: Buffer }');
+    throw new CtdbEncodeError(payloadName(opcode, direction), 'raw', 'no payload layout known: pass { raw: Buffer }');
   }
   if (value !== null && typeof value === 'object' && 'raw' in value && (value as RawPayload).raw instanceof Uint8Array
     && Object.keys(value).length === 1) {
@@ -186,19 +195,19 @@ function encodeWith(def: StructDef<any> | undefined, value: unknown, what: strin
 }
 
 export function decodeControlRequest(opcode: number, data: Buffer): any {
-  return decodeWith(registry[opcode]?.request, data, `${controlName(opcode)} request`);
+  return decodeWith(opcode, 'request', data);
 }
 
 export function decodeControlReply(opcode: number, data: Buffer): any {
-  return decodeWith(registry[opcode]?.reply, data, `${controlName(opcode)} reply`);
+  return decodeWith(opcode, 'reply', data);
 }
 
 export function encodeControlRequest(opcode: number, value: unknown = {}): Buffer {
-  return encodeWith(registry[opcode]?.request, value, `${controlName(opcode)} request`);
+  return encodeWith(opcode, 'request', value);
 }
 
 export function encodeControlReply(opcode: number, value: unknown = {}): Buffer {
-  return encodeWith(registry[opcode]?.reply, value, `${controlName(opcode)} reply`);
+  return encodeWith(opcode, 'reply', value);
 }
 
 /** Padding ranges of an encoded request/reply value (for round-trip comparison). */

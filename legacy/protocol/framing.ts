@@ -24,11 +24,23 @@ export interface FramerOptions {
 
 export const DEFAULT_MAX_PACKET_SIZE = 64 * 1024 * 1024;
 
+/**
+ * A packet split across chunks is assembled in one buffer of its full length,
+ * allocated as soon as its length is known, so each byte is copied once. Larger
+ * packets are collected chunk by chunk and joined at the end instead, so a
+ * header announcing a huge length cannot make us allocate before the bytes come.
+ */
+const ASSEMBLE_LIMIT = 1024 * 1024;
+
 export class PacketFramer {
   private readonly strict: boolean;
   private readonly maxPacketSize: number;
+  /** Bytes of a packet whose length is not known yet (< 4 bytes) or that exceeds ASSEMBLE_LIMIT. */
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** A packet of known length being assembled, and how many of its bytes are in. */
+  private partial: Buffer | undefined;
+  private filled = 0;
   /** Bytes of the stream already handed out as packets (for error offsets). */
   private consumed = 0;
   private failed: CtdbFramingError | undefined;
@@ -40,27 +52,38 @@ export class PacketFramer {
 
   /** Bytes held waiting for the rest of a packet. */
   get pendingBytes(): number {
-    return this.buffered;
+    return this.partial ? this.filled : this.buffered;
   }
 
   push(chunk: Buffer, onPacket: (packet: Buffer) => void): void {
     if (this.failed) throw this.failed;
     if (chunk.length === 0) return;
-    let buf: Buffer;
-    if (this.buffered === 0) {
-      buf = chunk;
-    } else {
+    let buf = chunk;
+    let off = 0;
+    if (this.partial) {
+      const packet = this.partial;
+      const take = Math.min(packet.length - this.filled, chunk.length);
+      chunk.copy(packet, this.filled, 0, take);
+      this.filled += take;
+      if (this.filled < packet.length) return;
+      this.partial = undefined;
+      this.filled = 0;
+      // Strict mode: magic and version were not all there when the length was checked.
+      this.check(packet, 0, packet.length);
+      this.consumed += packet.length;
+      off = take;
+      onPacket(packet);
+    } else if (this.buffered > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
-      // Wait for the whole packet before copying anything together.
-      if (this.buffered < HEADER_SIZE) return;
+      if (this.buffered < 4) return;
       const need = this.peekLength();
-      if (need !== undefined && need >= HEADER_SIZE && need <= this.maxPacketSize && this.buffered < need) return;
+      // A large packet: wait for all of it before copying anything together.
+      if (need > ASSEMBLE_LIMIT && need <= this.maxPacketSize && this.buffered < need) return;
       buf = Buffer.concat(this.chunks, this.buffered);
       this.chunks = [];
       this.buffered = 0;
     }
-    let off = 0;
     while (buf.length - off >= 4) {
       const length = buf.readUInt32LE(off);
       this.check(buf, off, length);
@@ -70,15 +93,24 @@ export class PacketFramer {
       this.consumed += length;
       onPacket(packet);
     }
-    if (off < buf.length) {
-      // Keep a private copy of the remainder: the caller may reuse its chunk.
-      const rest = Buffer.from(buf.subarray(off));
-      this.chunks = [rest];
-      this.buffered = rest.length;
+    const rest = buf.length - off;
+    if (rest === 0) return;
+    // Keep private copies of the remainder: the caller may reuse its chunk.
+    if (rest >= 4) {
+      const length = buf.readUInt32LE(off);
+      if (length <= ASSEMBLE_LIMIT) {
+        this.partial = Buffer.allocUnsafe(length);
+        this.filled = buf.copy(this.partial, 0, off);
+        return;
+      }
     }
+    const copy = Buffer.from(buf.subarray(off));
+    this.chunks = [copy];
+    this.buffered = copy.length;
   }
 
-  private peekLength(): number | undefined {
+  /** The length word of the buffered packet (needs 4 buffered bytes). */
+  private peekLength(): number {
     const first = this.chunks[0];
     if (first.length >= 4) return first.readUInt32LE(0);
     return Buffer.concat(this.chunks, 4).readUInt32LE(0);

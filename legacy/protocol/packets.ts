@@ -157,6 +157,10 @@ export function operationName(op: number): string {
 
 const decodeState = { o: 0 };
 
+function u32At(buf: Buffer, o: number): number {
+  return (buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16)) + buf[o + 3] * 16777216;
+}
+
 /**
  * Decode one complete packet (exactly the bytes framed by its `length`).
  * Checks magic and version; the framer enforces the length rules.
@@ -165,19 +169,20 @@ export function decodePacket(buf: Buffer): Packet {
   if (buf.length < HEADER_SIZE) {
     throw new CtdbDecodeError('ctdb_req_header', 'length', 0, `packet of ${buf.length} bytes is shorter than the 32-byte header`);
   }
-  const length = buf.readUInt32LE(0);
-  const magic = buf.readUInt32LE(4);
+  // Plain byte arithmetic: the 32 bytes are known to be there (no per-read bounds checks).
+  const length = u32At(buf, 0);
+  const magic = u32At(buf, 4);
   if (magic !== CTDB_MAGIC) {
     throw new CtdbDecodeError('ctdb_req_header', 'ctdb_magic', 4, `expected 0x43544442, got 0x${magic.toString(16)}`);
   }
-  const version = buf.readUInt32LE(8);
+  const version = u32At(buf, 8);
   if (version !== CTDB_PROTOCOL) {
     throw new CtdbDecodeError('ctdb_req_header', 'ctdb_version', 8, `expected ${CTDB_PROTOCOL}, got ${version}`);
   }
   if (length !== buf.length) {
     throw new CtdbDecodeError('ctdb_req_header', 'length', 0, `header says ${length} bytes, packet has ${buf.length}`);
   }
-  const op = buf.readUInt32LE(16);
+  const op = u32At(buf, 16);
   const lay = layouts[op];
   if (!lay) {
     throw new CtdbDecodeError('ctdb_req_header', 'operation', 16, `unknown operation ${op}`);
@@ -239,7 +244,9 @@ export function encodePacket(p: Packet, opts: EncodeOptions = {}): Buffer {
     if ((flags >>> 0) !== flags) throw new CtdbEncodeError(operationName(p.operation), 'recordFlags', `expected u32, got ${String(flags)}`);
     end = out.writeUInt32LE(flags, end);
   }
-  if (end < length) out.fill(0, end);
+  // Padding is at most 7 bytes unless a length was forced; byte stores beat fill() for that.
+  if (length - end > 16) out.fill(0, end);
+  else for (let i = end; i < length; i++) out[i] = 0;
   return out;
 }
 

@@ -211,7 +211,14 @@ export class StructDef<T> {
       switch (fs.kind) {
         case 'u8': case 'u16': case 'u32': case 'i32': case 'u64': case 'i64': case 'f64': case 'bool':
           lines.push(need(name, String(PRIMITIVE_SIZE[fs.kind])));
-          lines.push(`const ${v} = ${readExpr(fs.kind, 'o')};`);
+          if (fs.kind === 'u64') {
+            // SRVIDs and similar repeat from packet to packet: reuse the last bigint built at this field.
+            const k = dep(newU64ReadMemo());
+            lines.push(`const ${v}lo = ${readExpr('u32', 'o')}, ${v}hi = ${readExpr('u32', 'o + 4')};`);
+            lines.push(`const ${v} = ${v}lo === ${k}.lo && ${v}hi === ${k}.hi ? ${k}.v : R.u64memo(${k}, ${v}lo, ${v}hi);`);
+          } else {
+            lines.push(`const ${v} = ${readExpr(fs.kind, 'o')};`);
+          }
           if (fs.kind === 'bool') lines.push(`if (${v} > 1) R.bad(${S}, ${q}, o, 'bool must be 0 or 1, got ' + ${v});`);
           lines.push(`o += ${PRIMITIVE_SIZE[fs.kind]};`);
           props.push(`${q}: ${fs.kind === 'bool' ? `${v} === 1` : v}`);
@@ -251,7 +258,8 @@ export class StructDef<T> {
           const n = refLen(fs.length);
           if (typeof fs.length === 'string') lines.push(`if (${n} < 0) R.bad(${S}, ${q}, o, 'negative length');`);
           lines.push(need(name, n));
-          lines.push(`const ${v} = buf.subarray(o, o + ${n});`);
+          // Empty fields (most control data, error texts) share one empty Buffer: no view to build.
+          lines.push(`const ${v} = ${n} === 0 ? R.EMPTY : buf.subarray(o, o + ${n});`);
           lines.push(`o += ${n};`);
           props.push(`${q}: ${v}`);
           break;
@@ -283,26 +291,26 @@ export class StructDef<T> {
           props.push(`${q}: ${v}`);
           break;
         case 'struct': {
-          const d = dep(fs.def);
-          lines.push(`let ${v}; try { ${v} = ${d}.decodeIn(buf, o, end, st); } catch (e) { throw R.nest(e, ${S}, ${JSON.stringify(name + '.')}, o); }`);
+          const d = dep(fs.def.decoderFn());
+          lines.push(`let ${v}; try { ${v} = ${d}(buf, o, end, st); } catch (e) { throw R.nest(e, ${S}, ${JSON.stringify(name + '.')}, o); }`);
           lines.push('o = st.o;');
           props.push(`${q}: ${v}`);
           break;
         }
         case 'array': {
-          const d = dep(fs.def);
+          const d = dep(fs.def.decoderFn());
           const n = refLen(fs.count);
           const min = Math.max(1, fs.def.minSize);
           lines.push(`if (${n} * ${min} > end - o) R.bad(${S}, ${JSON.stringify(name)}, o, ${n} + ' elements of at least ${min} bytes do not fit in ' + (end - o) + ' bytes');`);
           lines.push(`const ${v} = new Array(${n});`);
-          lines.push(`for (let i = 0; i < ${n}; i++) { try { ${v}[i] = ${d}.decodeIn(buf, o, end, st); } catch (e) { throw R.nest(e, ${S}, ${q} + '[' + i + '].', o); } o = st.o; }`);
+          lines.push(`for (let i = 0; i < ${n}; i++) { try { ${v}[i] = ${d}(buf, o, end, st); } catch (e) { throw R.nest(e, ${S}, ${q} + '[' + i + '].', o); } o = st.o; }`);
           props.push(`${q}: ${v}`);
           break;
         }
         case 'arrayToEnd': {
-          const d = dep(fs.def);
+          const d = dep(fs.def.decoderFn());
           lines.push(`const ${v} = [];`);
-          lines.push(`for (let i = 0; o < end; i++) { try { ${v}.push(${d}.decodeIn(buf, o, end, st)); } catch (e) { throw R.nest(e, ${S}, ${q} + '[' + i + '].', o); } if (st.o === o) break; o = st.o; }`);
+          lines.push(`for (let i = 0; o < end; i++) { try { ${v}.push(${d}(buf, o, end, st)); } catch (e) { throw R.nest(e, ${S}, ${q} + '[' + i + '].', o); } if (st.o === o) break; o = st.o; }`);
           props.push(`${q}: ${v}`);
           break;
         }
@@ -342,12 +350,20 @@ export class StructDef<T> {
     return (this.dec ?? this.compileDecoder())(buf, o, end, st);
   }
 
+  /** The compiled decoder itself (same contract as decodeIn): parents call it directly, no method hop. */
+  decoderFn(): DecodeFn {
+    return this.dec ?? this.compileDecoder();
+  }
+
   // ---------------------------------------------------------------- encoder
 
   private compileSize(): SizeFn {
     const S = JSON.stringify(this.name);
     const deps: unknown[] = [];
     const dep = (x: unknown) => { deps.push(x); return `D[${deps.length - 1}]`; };
+    // Unmapped, variable-size children: call their compiled size function directly.
+    const sizeCall = (def: StructDef<any>, x: string) =>
+      def.map || def.fixedSize !== undefined ? `${dep(def)}.sizeOfRaw(${x})` : `${dep(def.sizeFn())}(${x})`;
     let fixedPart = 0;
     const lines: string[] = [];
     for (const fs of this.fields) {
@@ -365,13 +381,13 @@ export class StructDef<T> {
           lines.push(`s += R.strLen(${S}, ${q}, v[${q}], false);`);
           break;
         case 'struct':
-          lines.push(`s += ${dep(fs.def)}.sizeOfRaw(v[${q}]);`);
+          lines.push(`s += ${sizeCall(fs.def, `v[${q}]`)};`);
           break;
         case 'array': case 'arrayToEnd': {
           const d = dep(fs.def);
           const arr = `R.arr(${S}, ${q}, v[${q}], ${typeof (fs as { count?: unknown }).count === 'number' ? (fs as { count: number }).count : -1})`;
           if (fs.def.fixedSize !== undefined && !fs.def.map) lines.push(`s += ${arr}.length * ${fs.def.fixedSize};`);
-          else lines.push(`for (const e of ${arr}) s += ${d}.sizeOfRaw(e);`);
+          else lines.push(`for (const e of ${arr}) s += ${sizeCall(fs.def, 'e')};`);
           break;
         }
         case 'values':
@@ -396,6 +412,16 @@ export class StructDef<T> {
     return (this.sz ?? this.compileSize())(raw);
   }
 
+  /** Compiled size function of a raw value (variable-size definitions). */
+  sizeFn(): SizeFn {
+    return this.sz ?? this.compileSize();
+  }
+
+  /** Compiled encoder of a raw (already mapped) value. */
+  encoderFn(): EncodeFn {
+    return this.enc ?? this.compileEncoder();
+  }
+
   /** Encode a (not yet mapped) value at `o`; used by compiled parents. */
   encodeIn(v: any, out: Buffer, o: number): number {
     return (this.enc ?? this.compileEncoder())(this.map ? this.map.encode(v) : v, out, o);
@@ -405,6 +431,9 @@ export class StructDef<T> {
     const S = JSON.stringify(this.name);
     const deps: unknown[] = [];
     const dep = (x: unknown) => { deps.push(x); return `D[${deps.length - 1}]`; };
+    // Unmapped children: call their compiled encoder directly.
+    const encodeCall = (def: StructDef<any>, x: string) =>
+      def.map ? `${dep(def)}.encodeIn(${x}, out, o)` : `${dep(def.encoderFn())}(${x}, out, o)`;
     const lines: string[] = [
       `if (v === null || typeof v !== 'object') R.encErr(${S}, '', 'expected an object, got ' + String(v));`,
       'const start = o;',
@@ -420,9 +449,14 @@ export class StructDef<T> {
           lines.push(`if (${checkExpr(fs.kind, x)}) R.numErr(${S}, ${q}, ${x}, '${fs.kind}');`);
           lines.push(writeStmt(fs.kind, x));
           break;
-        case 'u64':
-          lines.push(`out.writeBigUInt64LE(R.u64(${S}, ${q}, v[${q}]), o); o += 8;`);
+        case 'u64': {
+          // Split (and validate) only when the value differs from the last one encoded at this field.
+          const k = dep(newU64WriteMemo());
+          lines.push(`const ${x} = v[${q}];`);
+          lines.push(`if (${x} !== ${k}.v) R.u64split(${S}, ${q}, ${k}, ${x});`);
+          lines.push(writeStmt('u32', `${k}.lo`), writeStmt('u32', `${k}.hi`));
           break;
+        }
         case 'i64':
           lines.push(`R.i64(${S}, ${q}, v[${q}], out, o); o += 8;`);
           break;
@@ -486,11 +520,11 @@ export class StructDef<T> {
           lines.push(`R.writeFixedString(${S}, ${q}, v[${q}], out, o, ${fs.size}); o += ${fs.size};`);
           break;
         case 'struct':
-          lines.push(`o = ${dep(fs.def)}.encodeIn(R.obj(${S}, ${q}, v[${q}]), out, o);`);
+          lines.push(`o = ${encodeCall(fs.def, `R.obj(${S}, ${q}, v[${q}])`)};`);
           break;
         case 'array': case 'arrayToEnd': {
           const count = fs.kind === 'array' && typeof fs.count === 'number' ? fs.count : -1;
-          lines.push(`for (const e of R.arr(${S}, ${q}, v[${q}], ${count})) o = ${dep(fs.def)}.encodeIn(e, out, o);`);
+          lines.push(`for (const e of R.arr(${S}, ${q}, v[${q}], ${count})) o = ${encodeCall(fs.def, 'e')};`);
           break;
         }
         case 'values': {
@@ -506,7 +540,7 @@ export class StructDef<T> {
           break;
       }
     });
-    if (selfPos) lines.push(`out.writeUInt32LE(o - start, ${selfPos});`);
+    if (selfPos) lines.push(`{ const n = o - start; let p = ${selfPos}; out[p++] = n & 0xff; out[p++] = (n >>> 8) & 0xff; out[p++] = (n >>> 16) & 0xff; out[p] = n >>> 24; }`);
     lines.push('return o;');
     const factory = new Function('R', 'D', `return function encode_${ident(this.name)}(v, out, o) {\n${lines.join('\n')}\n};`);
     this.enc = factory(runtime, deps) as EncodeFn;
@@ -699,8 +733,33 @@ function asDecodeError(err: unknown, structure: string, prefix: string, offset: 
   return new CtdbDecodeError(structure, prefix || '(unknown)', offset, reason);
 }
 
+/** Last u64 decoded at one field: the 32-bit halves and the bigint built from them (lo = -1: none yet). */
+interface U64ReadMemo { lo: number; hi: number; v: bigint }
+function newU64ReadMemo(): U64ReadMemo {
+  return { lo: -1, hi: -1, v: 0n };
+}
+
+/** Last value encoded at one u64 field and its validated 32-bit halves (v = UNSET: none yet). */
+interface U64WriteMemo { v: unknown; lo: number; hi: number }
+const UNSET = Symbol('unset');
+function newU64WriteMemo(): U64WriteMemo {
+  return { v: UNSET, lo: 0, hi: 0 };
+}
+
 /** Helpers called from the generated code. */
 const runtime = {
+  u64memo(k: U64ReadMemo, lo: number, hi: number): bigint {
+    k.lo = lo;
+    k.hi = hi;
+    k.v = hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+    return k.v;
+  },
+  u64split(structure: string, field: string, k: U64WriteMemo, v: unknown): void {
+    const big = runtime.u64(structure, field, v);
+    k.lo = Number(big & 0xffffffffn);
+    k.hi = Number(big >> 32n);
+    k.v = v;
+  },
   EMPTY: Buffer.alloc(0),
   short(structure: string, field: string, offset: number, need: number, end: number): never {
     throw new CtdbDecodeError(structure, field, offset, `needs ${need} bytes, only ${Math.max(0, end - offset)} left`);

@@ -22,16 +22,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Control } from '../../legacy/protocol/controls.ts';
-import { Node, Operation } from '../../legacy/protocol/constants.ts';
-import { buildMessage, buildReqControl } from '../../legacy/daemon/fast-packets.ts';
+import { Node } from '../../legacy/protocol/constants.ts';
+import { buildMessage } from '../../legacy/daemon/fast-packets.ts';
 import { EmbeddedLocalCluster, RealLocalCluster, type LocalCluster } from '../local-cluster/index.ts';
 import { readPidFile } from '../local-cluster/processes.ts';
+import { LeanClient } from './lean-client.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,71 +49,6 @@ const { values: args } = parseArgs({
 
 const ACK_EVERY = 1000;
 const BENCH_SRVID = 0xae00000000000000n | (BigInt(process.pid & 0xffff) << 32n) | 0xbe7cn;
-
-// ------------------------------------------------------------ lean client
-
-/** Minimal framing: calls onPacket(buffer, offset, length) without copies when possible. */
-class LeanStream {
-  private rest: Buffer | undefined;
-  push(chunk: Buffer, onPacket: (b: Buffer, off: number, len: number) => void): void {
-    let buf = chunk;
-    if (this.rest) {
-      buf = Buffer.concat([this.rest, chunk]);
-      this.rest = undefined;
-    }
-    let off = 0;
-    while (buf.length - off >= 4) {
-      const len = buf.readUInt32LE(off);
-      if (buf.length - off < len) break;
-      onPacket(buf, off, len);
-      off += len;
-    }
-    if (off < buf.length) this.rest = Buffer.from(buf.subarray(off));
-  }
-}
-
-class LeanClient {
-  private readonly stream = new LeanStream();
-  private readonly waiting = new Map<number, (status: number) => void>();
-  private reqid = 0x7fffff38;
-  onMessage: (() => void) | undefined;
-
-  private constructor(readonly socket: Socket) {
-    socket.setNoDelay?.(true);
-    socket.on('data', (chunk: Buffer) => this.stream.push(chunk, (b, off) => {
-      const op = b.readUInt32LE(off + 16);
-      if (op === Operation.REQ_MESSAGE) {
-        this.onMessage?.();
-      } else if (op === Operation.REPLY_CONTROL) {
-        const id = b.readUInt32LE(off + 28);
-        const w = this.waiting.get(id);
-        if (w) {
-          this.waiting.delete(id);
-          w(b.readInt32LE(off + 32));
-        }
-      }
-    }));
-  }
-
-  static open(path: string): Promise<LeanClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect(path, () => resolve(new LeanClient(s)));
-      s.once('error', reject);
-    });
-  }
-
-  control(opcode: number, destnode: number = Node.CURRENT, srvid = 0n): Promise<number> {
-    const id = this.reqid++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, resolve);
-      this.socket.write(buildReqControl(0, destnode, 0, id, opcode, srvid, 0, 0, undefined));
-    });
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 // ------------------------------------------------------------- receiver
 

@@ -31,9 +31,7 @@ export const sockAddrCodec: FixedCodec<SockAddr> = {
     if (o + SOCK_ADDR_SIZE > buf.length) fail(o, '', `needs 28 bytes, only ${buf.length - o} left`);
     const family = buf[o] | (buf[o + 1] << 8);
     const port = (buf[o + 2] << 8) | buf[o + 3];
-    if (family === AF_INET) {
-      return { family: 'inet', address: `${buf[o + 4]}.${buf[o + 5]}.${buf[o + 6]}.${buf[o + 7]}`, port };
-    }
+    if (family === AF_INET) return { family: 'inet', address: ipv4Text(buf, o + 4), port };
     if (family === AF_INET6) {
       const addr: SockAddr = { family: 'inet6', address: formatIpv6(buf, o + 8), port };
       const flowinfo = buf.readUInt32BE(o + 4);
@@ -50,15 +48,20 @@ export const sockAddrCodec: FixedCodec<SockAddr> = {
     if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
       throw new CtdbEncodeError('ctdb_sock_addr', 'port', `expected 0..65535, got ${String(port)}`);
     }
-    out.fill(0, o, o + SOCK_ADDR_SIZE);
     if (value.family === 'inet') {
-      if (!parseIpv4Into(value.address, out, o + 4)) {
-        throw new CtdbEncodeError('ctdb_sock_addr', 'address', `not an IPv4 address: ${String(value.address)}`);
-      }
+      const ip = ipv4Value(value.address);
+      if (ip < 0) throw new CtdbEncodeError('ctdb_sock_addr', 'address', `not an IPv4 address: ${String(value.address)}`);
       out[o] = AF_INET;
+      out[o + 1] = 0;
       out[o + 2] = port >>> 8;
       out[o + 3] = port & 0xff;
+      out[o + 4] = ip >>> 24;
+      out[o + 5] = (ip >>> 16) & 0xff;
+      out[o + 6] = (ip >>> 8) & 0xff;
+      out[o + 7] = ip & 0xff;
+      for (let i = o + 8; i < o + SOCK_ADDR_SIZE; i++) out[i] = 0; // sin_zero and the union tail; cheaper than fill()
     } else if (value.family === 'inet6') {
+      out.fill(0, o, o + SOCK_ADDR_SIZE);
       const bytes = parseIpv6(value.address);
       if (!bytes) throw new CtdbEncodeError('ctdb_sock_addr', 'address', `not an IPv6 address: ${String(value.address)}`);
       out.writeUInt16LE(AF_INET6, o);
@@ -79,6 +82,40 @@ export const sockAddrCodec: FixedCodec<SockAddr> = {
 /** A bare ctdb_sock_addr payload (GET_TCP_TICKLE_LIST, GET_PUBLIC_IP_INFO requests). */
 export interface SockAddrPayload { addr: SockAddr }
 export const sockAddrDef = struct<SockAddrPayload>('ctdb_sock_addr', [f.fixed('addr', sockAddrCodec)]);
+
+/**
+ * Node maps and public IP lists repeat the same few addresses in every
+ * packet: remember the text <-> value conversions (bounded; reset when full).
+ */
+const IPV4_CACHE_LIMIT = 4096;
+const ipv4TextCache = new Map<number, string>();
+const ipv4ValueCache = new Map<string, number>();
+const ipv4Scratch = new Uint8Array(4);
+
+/** The dotted quad at buf[o..o+4]. */
+function ipv4Text(buf: Buffer, o: number): string {
+  const value = ((buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3]) >>> 0;
+  let text = ipv4TextCache.get(value);
+  if (text === undefined) {
+    text = `${buf[o]}.${buf[o + 1]}.${buf[o + 2]}.${buf[o + 3]}`;
+    if (ipv4TextCache.size >= IPV4_CACHE_LIMIT) ipv4TextCache.clear();
+    ipv4TextCache.set(value, text);
+  }
+  return text;
+}
+
+/** A dotted quad as an unsigned 32-bit value (first octet highest), or -1 when it is not one. */
+function ipv4Value(s: unknown): number {
+  if (typeof s !== 'string') return -1;
+  let value = ipv4ValueCache.get(s);
+  if (value === undefined) {
+    if (!parseIpv4Into(s, ipv4Scratch, 0)) return -1;
+    value = ((ipv4Scratch[0] << 24) | (ipv4Scratch[1] << 16) | (ipv4Scratch[2] << 8) | ipv4Scratch[3]) >>> 0;
+    if (ipv4ValueCache.size >= IPV4_CACHE_LIMIT) ipv4ValueCache.clear();
+    ipv4ValueCache.set(s, value);
+  }
+  return value;
+}
 
 export function parseIpv4(s: unknown): Uint8Array | undefined {
   const out = new Uint8Array(4);
