@@ -32,6 +32,11 @@ export const DEFAULT_MAX_PACKET_SIZE = 64 * 1024 * 1024;
  */
 const ASSEMBLE_LIMIT = 1024 * 1024;
 
+/** Little-endian u32 by plain byte arithmetic (the caller has checked that 4 bytes are there). */
+function u32At(buf: Buffer, o: number): number {
+  return (buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16)) + buf[o + 3] * 16777216;
+}
+
 export class PacketFramer {
   private readonly strict: boolean;
   private readonly maxPacketSize: number;
@@ -85,7 +90,7 @@ export class PacketFramer {
       this.buffered = 0;
     }
     while (buf.length - off >= 4) {
-      const length = buf.readUInt32LE(off);
+      const length = u32At(buf, off);
       this.check(buf, off, length);
       if (buf.length - off < length) break;
       const packet = buf.subarray(off, off + length);
@@ -97,7 +102,7 @@ export class PacketFramer {
     if (rest === 0) return;
     // Keep private copies of the remainder: the caller may reuse its chunk.
     if (rest >= 4) {
-      const length = buf.readUInt32LE(off);
+      const length = u32At(buf, off);
       if (length <= ASSEMBLE_LIMIT) {
         this.partial = Buffer.allocUnsafe(length);
         this.filled = buf.copy(this.partial, 0, off);

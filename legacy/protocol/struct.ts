@@ -502,7 +502,8 @@ export class StructDef<T> {
           } else if (!this.fields.some((t) => t.kind === 'length' && t.of === fs.length)) {
             lines.push(`if (${x}.length !== v[${JSON.stringify(fs.length)}]) R.encErr(${S}, ${q}, 'length does not match field ${fs.length}');`);
           }
-          lines.push(`out.set(${x}, o); o += ${x}.length;`);
+          // set() costs tens of ns even for nothing; empty fields are common (control data, error texts).
+          lines.push(`if (${x}.length !== 0) { out.set(${x}, o); o += ${x}.length; }`);
           break;
         }
         case 'rest':
