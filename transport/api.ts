@@ -49,16 +49,21 @@ interface Pending {
   reject(err: Error): void;
   type: string;
   version: number;
-  timer: NodeJS.Timeout;
+  dest: Endpoint;
+  timeoutMs: number;
+  /** performance.now() value after which the request times out. */
+  deadline: number;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
-/** Stops the request's timer and abort listener (closures are kept off the hot path). */
+/** Removes the request's abort listener (closures are kept off the hot path). */
 function cleanup(p: Pending): void {
-  clearTimeout(p.timer);
   if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
 }
+
+/** Longest delay setTimeout accepts; longer ones are re-armed when they fire. */
+const MAX_TIMER_MS = 0x7fffffff;
 
 export class TransportClient {
   readonly registry: MessageRegistry;
@@ -68,6 +73,16 @@ export class TransportClient {
   private readonly logger: Logger;
   private readonly maxPayload: number;
   private link: PacketLink | undefined;
+  /**
+   * One timer for all request timeouts, armed for the earliest deadline and
+   * left running when a reply comes: a setTimeout/clearTimeout pair per
+   * request was a measurable share of a round trip. Referenced only while
+   * requests are pending, as a per-request timer would be.
+   */
+  private timeoutTimer: NodeJS.Timeout | undefined;
+  /** Earliest deadline the timer covers, and when it fires (sooner for deadlines past setTimeout's range). */
+  private timerDeadline = Infinity;
+  private timerFiresAt = Infinity;
   private nextId = 1;
   private attached: Endpoint | undefined;
   private isClosed = false;
@@ -187,14 +202,15 @@ export class TransportClient {
     if (signal?.aborted) return Promise.reject(new TransportCancelledError(dest, type, signal.reason));
     return new Promise<unknown>((resolve, reject) => {
       const p: Pending = {
-        resolve, reject, type, version, signal, onAbort: undefined,
-        timer: setTimeout(() => this.fail(requestId, new TransportTimeoutError(dest, type, timeoutMs)), timeoutMs),
+        resolve, reject, type, version, dest, timeoutMs, deadline: performance.now() + timeoutMs, signal, onAbort: undefined,
       };
       if (signal) {
         p.onAbort = () => this.fail(requestId, new TransportCancelledError(dest, type, signal.reason));
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
       this.pending.set(requestId, p);
+      if (this.pending.size === 1) this.timeoutTimer?.ref();
+      if (p.deadline < this.timerDeadline) this.armTimeoutTimer(p.deadline);
       try {
         this.transmit(packet);
       } catch (err) {
@@ -206,10 +222,39 @@ export class TransportClient {
   private fail(requestId: number, err: Error): void {
     const p = this.pending.get(requestId);
     if (!p) return;
-    this.pending.delete(requestId);
-    cleanup(p);
+    this.forget(requestId, p);
     p.reject(err);
   }
+
+  private forget(requestId: number, p: Pending): void {
+    this.pending.delete(requestId);
+    cleanup(p);
+    // The timer stays armed (unreferenced) for the next request instead of being cleared.
+    if (this.pending.size === 0) this.timeoutTimer?.unref();
+  }
+
+  private armTimeoutTimer(deadline: number): void {
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    const now = performance.now();
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, deadline - now));
+    this.timerDeadline = deadline;
+    this.timerFiresAt = now + delay;
+    this.timeoutTimer = setTimeout(this.onTimeoutTimer, delay);
+    if (this.pending.size === 0) this.timeoutTimer.unref();
+  }
+
+  /** Fails every request due by now (or by when the timer was meant to fire: it may run a little early), then re-arms. */
+  private readonly onTimeoutTimer = (): void => {
+    const due = Math.max(performance.now(), this.timerFiresAt);
+    this.timeoutTimer = undefined;
+    this.timerDeadline = Infinity;
+    let next = Infinity;
+    for (const [id, p] of this.pending) {
+      if (p.deadline <= due) this.fail(id, new TransportTimeoutError(p.dest, p.type, p.timeoutMs));
+      else if (p.deadline < next) next = p.deadline;
+    }
+    if (next !== Infinity) this.armTimeoutTimer(next);
+  };
 
   private transmit(packet: Packet): void {
     if (!this.link || this.link.closed || this.isClosed) throw new NotConnectedError();
@@ -248,8 +293,7 @@ export class TransportClient {
       this.logger.debug({ requestId: packet.header.requestId }, 'reply for no pending request (late or cancelled)');
       return;
     }
-    this.pending.delete(packet.header.requestId);
-    cleanup(p);
+    this.forget(packet.header.requestId, p);
     try {
       const envelope = decodeEnvelope(packet.payload, this.registry);
       if (isErrorReply(packet.header)) {
@@ -272,6 +316,9 @@ export class TransportClient {
     if (this.isClosed) return;
     this.isClosed = true;
     const failure = new NotConnectedError(`connection to transportd closed${err ? `: ${err.message}` : ''}`);
+    clearTimeout(this.timeoutTimer);
+    this.timeoutTimer = undefined;
+    this.timerDeadline = Infinity;
     for (const p of this.pending.values()) {
       cleanup(p);
       p.reject(failure);

@@ -90,22 +90,38 @@ export function socketLink(socket: Socket, opts: SocketLinkOptions = {}): Packet
   };
 }
 
-/** Two connected in-process links; packets keep their order and arrive asynchronously. */
+/**
+ * Two connected in-process links, a (client side) and b (transportd side);
+ * packets keep their order on each link. Delivery is synchronous where that
+ * is safe and saves a microtask hop per packet (and lets a reply reach the
+ * socket before the read that caused it unwinds):
+ * - a -> b always: transportd's routing runs no component code inline
+ *   (its deliveries made meanwhile are queued, below);
+ * - b -> a only when no in-process delivery is running (transportd acting
+ *   on a socket or uplink event), so a component's handler never runs
+ *   inside another component's send(); otherwise on a microtask, as before.
+ */
 export function inProcessLinkPair(maxPayload = DEFAULT_MAX_PAYLOAD): [PacketLink, PacketLink] {
-  const a = new InProcessLink('inproc:a', maxPayload);
-  const b = new InProcessLink('inproc:b', maxPayload);
+  const a = new InProcessLink('inproc:a', maxPayload, true);
+  const b = new InProcessLink('inproc:b', maxPayload, false);
   a.peer = b;
   b.peer = a;
   return [a, b];
 }
+
+/** In-process deliveries running right now, on any link. */
+let delivering = 0;
 
 class InProcessLink implements PacketLink {
   peer!: InProcessLink;
   closed = false;
   private handlers: LinkHandlers | undefined;
   private backlog: Packet[] = [];
+  /** Packets to the peer still waiting on a microtask: a later one must not overtake them. */
+  private queued = 0;
 
-  constructor(readonly description: string, private readonly maxPayload: number) {}
+  /** `alwaysInline`: deliver synchronously even inside another delivery (see inProcessLinkPair). */
+  constructor(readonly description: string, private readonly maxPayload: number, private readonly alwaysInline: boolean) {}
 
   start(handlers: LinkHandlers): void {
     this.handlers = handlers;
@@ -119,7 +135,26 @@ class InProcessLink implements PacketLink {
     const problem = checkHeader(header, this.maxPayload);
     if (problem) throw new TransportDecodeError(problem.field, Offset[problem.field], problem.detail);
     const peer = this.peer;
-    queueMicrotask(() => peer.receive({ header, payload: packet.payload }));
+    const out: Packet = { header, payload: packet.payload };
+    if (this.queued === 0 && (this.alwaysInline || delivering === 0)) {
+      delivering++;
+      try {
+        peer.receive(out);
+      } catch (err) {
+        // Not the sender's fault: surface it as the microtask delivery did (uncaught).
+        queueMicrotask(() => {
+          throw err;
+        });
+      } finally {
+        delivering--;
+      }
+      return;
+    }
+    this.queued++;
+    queueMicrotask(() => {
+      this.queued--;
+      peer.receive(out);
+    });
   }
 
   close(): void {

@@ -93,6 +93,24 @@ describe('three transportds over the in-process uplink (node 3 is legacy-only)',
     expect(await client.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'after' })).toMatchObject({ text: 'after' });
   });
 
+  it('times out requests in deadline order, whatever order they were sent in (one shared timer)', async () => {
+    const started = Date.now();
+    const settled: string[] = [];
+    const ask = (text: string, timeoutMs: number) => client.request({ node: 1, service: ECHO }, 'demo.echo', { text, delayMs: 600 }, { timeoutMs })
+      .then(() => settled.push(`${text}:answered`), (e: unknown) => settled.push(`${text}:${e instanceof TransportTimeoutError ? 'timeout' : String(e)}`));
+    const long = ask('long', 300);
+    const short = ask('short', 60);
+    await short;
+    expect(settled).toEqual(['short:timeout']);
+    expect(Date.now() - started).toBeLessThan(250);
+    await long;
+    expect(settled).toEqual(['short:timeout', 'long:timeout']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    // The timer outlives the requests and still serves the next one.
+    expect(await client.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'quick' }, { timeoutMs: 1000 })).toMatchObject({ text: 'quick' });
+    await waitFor(() => lateReplies.includes('long'));
+  });
+
   it('is cancelled by an AbortSignal, before or during the request', async () => {
     const ac = new AbortController();
     const p = client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'cancel-me', delayMs: 200 }, { signal: ac.signal });

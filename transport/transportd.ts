@@ -18,7 +18,7 @@ import { Router, type Origin, type RouteAction } from './router.ts';
 import { createBuiltinService, type TransportStatus } from './builtin-service.ts';
 import { PendingRequests } from './pending-requests.ts';
 import { buildErrorReply, buildPacket, buildReply, decodeEnvelope } from './message.ts';
-import { decodePacket, encodePacket, type Packet } from './packet.ts';
+import { decodePacket, encodePacketAt, type Packet } from './packet.ts';
 import { inProcessLinkPair, socketLink, type PacketLink } from './link.ts';
 import { closeUnixSocket, listenUnixSocket } from './local-socket.ts';
 import { createRegistry, type MessageRegistry } from './schemas.ts';
@@ -214,7 +214,7 @@ export class Transportd {
       src: { node: this.node, service: CONTROL_SERVICE }, dest: { node, service: CONTROL_SERVICE },
       type, version: this.registry.latest(type), body, requestId: 0, flags: Flag.NOREPLY,
     });
-    return this.uplink.send(node, encodePacket(packet, this.maxPayload));
+    return this.toUplink(node, packet);
   }
 
   // ---- local connections ----
@@ -311,7 +311,7 @@ export class Transportd {
         return;
       }
       this.rejectInvalid(err, raw, (reply) => {
-        if (isConcreteNode(raw.src.node)) this.uplink.send(raw.src.node, encodePacket(reply, this.maxPayload));
+        if (isConcreteNode(raw.src.node)) this.toUplink(raw.src.node, reply);
       }, { kind: 'uplink', node: from });
       return;
     }
@@ -357,7 +357,7 @@ export class Transportd {
           this.deliver(action.endpointId, action.packet);
           break;
         case 'uplink':
-          if (!this.uplink.send(action.node, encodePacket(action.packet, this.maxPayload))) {
+          if (!this.toUplink(action.node, action.packet)) {
             this.execute(this.router.reject(action.packet, new UnreachableNodeError(action.node, 'the uplink cannot reach it')));
           } else if (action.packet.header.flags & Flag.REQUEST) {
             this.pending.add(action.packet.header);
@@ -368,6 +368,15 @@ export class Transportd {
           break;
       }
     }
+  }
+
+  /** Encodes once, leaving room for the carrier's own header when it takes it that way. */
+  private toUplink(node: number, packet: Packet): boolean {
+    const { headroom } = this.uplink;
+    if (headroom && this.uplink.sendReserved) {
+      return this.uplink.sendReserved(node, encodePacketAt(packet, headroom, this.maxPayload));
+    }
+    return this.uplink.send(node, encodePacketAt(packet, 0, this.maxPayload));
   }
 
   /** Answers every request still waiting on `node` with unreachable-node, now. */

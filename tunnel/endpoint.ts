@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { NodeFlag, TunnelFlag } from '../legacy/protocol/constants.ts';
 import { createLogger, type Logger } from '../legacy/common/log.ts';
 import {
-  decodeEnvelope, encodeEnvelope, EnvelopeKind, type Envelope, type EnvelopeKindCode,
+  decodeEnvelope, encodeEnvelope, writeEnvelopeHeader, ENVELOPE_SIZE, EnvelopeKind, type Envelope, type EnvelopeKindCode,
 } from './envelope.ts';
 import {
   TunnelAbortedError, TunnelClosedError, TunnelDisconnectedError, TunnelTimeoutError, TunnelUnreachableError,
@@ -139,6 +139,15 @@ export class TunnelEndpoint extends EventEmitter {
     this.transmit(pnn, EnvelopeKind.NOREPLY, 0, payload);
   }
 
+  /**
+   * Like send(), for a caller that left ENVELOPE_SIZE free bytes at the start
+   * of `framed` (payload after them): the envelope is written in place, so
+   * the payload is not copied once more.
+   */
+  sendReserved(pnn: number, framed: Buffer): void {
+    this.transmit(pnn, EnvelopeKind.NOREPLY, 0, framed.subarray(ENVELOPE_SIZE), framed);
+  }
+
   /** Fan-out to every connected node with an endpoint (including this one). */
   async broadcast(payload: Buffer): Promise<number[]> {
     const targets = (await this.port.getNodeMap()).filter((n) => isReachable(n)).map((n) => n.pnn);
@@ -215,13 +224,20 @@ export class TunnelEndpoint extends EventEmitter {
     for (const id of [...this.pending.keys()]) this.settle(id, makeError());
   }
 
-  private transmit(pnn: number, kind: EnvelopeKindCode, requestId: number, payload: Buffer): void {
+  /** `framed`: the payload with ENVELOPE_SIZE reserved bytes in front of it, when the caller has them. */
+  private transmit(pnn: number, kind: EnvelopeKindCode, requestId: number, payload: Buffer, framed?: Buffer): void {
     if (this.closed) throw new TunnelClosedError();
     if (!Number.isInteger(pnn) || pnn < 0 || pnn >= 0xf0000000) {
       throw new TunnelUnreachableError(pnn, 'not a concrete node number (ctdbd drops tunnel broadcasts)');
     }
     const envelope: Envelope = { kind, srcPnn: this.pnn, dstPnn: pnn, requestId, payload };
-    const bytes = encodeEnvelope(envelope);
+    let bytes: Buffer;
+    if (framed) {
+      writeEnvelopeHeader(framed, envelope);
+      bytes = framed;
+    } else {
+      bytes = encodeEnvelope(envelope);
+    }
     if (pnn === this.pnn) {
       // ctdbd would not route this back to us reliably; deliver in-process.
       setImmediate(() => this.handleEnvelope(envelope));

@@ -45,14 +45,19 @@ export class EnvelopeError extends Error {
 
 export function encodeEnvelope(e: Envelope): Buffer {
   const out = Buffer.allocUnsafe(ENVELOPE_SIZE + e.payload.length);
+  writeEnvelopeHeader(out, e);
+  e.payload.copy(out, ENVELOPE_SIZE);
+  return out;
+}
+
+/** The 16 envelope bytes at the start of `out` (a sender that reserved them need not copy its payload). */
+export function writeEnvelopeHeader(out: Buffer, e: Omit<Envelope, 'payload'>): void {
   out.writeUInt16BE(ENVELOPE_MAGIC, 0);
   out.writeUInt8(ENVELOPE_VERSION, 2);
   out.writeUInt8(e.kind, 3);
   out.writeUInt32BE(e.srcPnn >>> 0, 4);
   out.writeUInt32BE(e.dstPnn >>> 0, 8);
   out.writeUInt32BE(e.requestId >>> 0, 12);
-  e.payload.copy(out, ENVELOPE_SIZE);
-  return out;
 }
 
 export function decodeEnvelope(buf: Buffer): Envelope {

@@ -14,14 +14,16 @@ export interface ConnectionEvents {
 
 /**
  * One unix-socket connection to ctdbd: socket + framer + decoder + write
- * queue. Knows nothing about requests or SRVIDs. Writes issued in the same
- * tick are corked together into one syscall (many small messages are the
- * common case), without delaying a lone control.
+ * queue. Knows nothing about requests or SRVIDs. The first write of a tick
+ * goes to the kernel at once (a lone request is the latency case); further
+ * writes in the same tick are corked together into one syscall (many small
+ * messages are the throughput case).
  */
 export class LegacyConnection extends EventEmitter<ConnectionEvents> {
   private readonly framer = new PacketFramer();
   private closed = false;
-  private corked = false;
+  /** idle: nothing written this tick; sent: one write went out uncorked; corked: later ones are held. */
+  private tick: 'idle' | 'sent' | 'corked' = 'idle';
   /** Packets dropped because they could not be decoded (logged each time). */
   badPackets = 0;
 
@@ -68,16 +70,21 @@ export class LegacyConnection extends EventEmitter<ConnectionEvents> {
 
   write(bytes: Buffer): void {
     if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
+    if (this.tick === 'idle') {
+      this.tick = 'sent';
+      process.nextTick(this.endTick);
+    } else if (this.tick === 'sent') {
+      this.tick = 'corked';
       this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        if (!this.closed) this.socket.uncork();
-      });
     }
     this.socket.write(bytes);
   }
+
+  private readonly endTick = (): void => {
+    const corked = this.tick === 'corked';
+    this.tick = 'idle';
+    if (corked && !this.closed) this.socket.uncork();
+  };
 
   /** Bytes queued in the socket but not yet handed to the kernel. */
   get bufferedBytes(): number {

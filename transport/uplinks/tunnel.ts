@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { createLogger } from '../../legacy/common/log.ts';
 import { NodeFlag } from '../../legacy/protocol/constants.ts';
-import type { NodeEntry, TunnelEndpoint } from '../../tunnel/index.ts';
+import { ENVELOPE_SIZE, type NodeEntry, type TunnelEndpoint } from '../../tunnel/index.ts';
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE } from '../header.ts';
 import type { Uplink, UplinkNode, UplinkPacketHandler, UplinkReachabilityHandler } from './uplink.ts';
 
@@ -34,6 +34,8 @@ export class TunnelUplink implements Uplink {
   readonly kind = 'tunnel';
   readonly localNode: number;
   readonly maxPacketSize: number;
+  /** transportd leaves room for the tunnel envelope in front of each packet. */
+  readonly headroom = ENVELOPE_SIZE;
   private readonly endpoint: TunnelEndpoint;
   private readonly pollIntervalMs: number;
   private readonly logger: Logger;
@@ -100,13 +102,24 @@ export class TunnelUplink implements Uplink {
   }
 
   send(destNode: number, bytes: Buffer): boolean {
+    return this.hand(destNode, bytes, 0);
+  }
+
+  sendReserved(destNode: number, framed: Buffer): boolean {
+    return this.hand(destNode, framed, ENVELOPE_SIZE);
+  }
+
+  /** `bytes` holds the packet after `reserved` bytes kept free for the envelope. */
+  private hand(destNode: number, bytes: Buffer, reserved: number): boolean {
     if (!this.running || !this.linkUp || this.nodes.get(destNode) !== true) return false;
-    if (bytes.length > this.maxPacketSize) {
-      this.logger.warn({ peer: destNode, size: bytes.length, max: this.maxPacketSize }, 'packet too large for the tunnel; dropped');
+    const size = bytes.length - reserved;
+    if (size > this.maxPacketSize) {
+      this.logger.warn({ peer: destNode, size, max: this.maxPacketSize }, 'packet too large for the tunnel; dropped');
       return false;
     }
     try {
-      this.endpoint.send(destNode, bytes);
+      if (reserved) this.endpoint.sendReserved(destNode, bytes);
+      else this.endpoint.send(destNode, bytes);
       return true;
     } catch (err) {
       // The ctdbd connection went away between our last event and now.

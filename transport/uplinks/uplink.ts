@@ -44,6 +44,13 @@ export interface Uplink {
   /** Stops carrying packets and releases sockets/timers; no handler fires afterwards. */
   stop(): Promise<void>;
   send(destNode: number, bytes: Buffer): boolean;
+  /** Free bytes the carrier wants in front of a packet for its own header (see sendReserved). */
+  readonly headroom?: number;
+  /**
+   * Optional send() for a packet encoded `headroom` bytes into `framed`: the
+   * carrier writes its header there instead of copying the packet again.
+   */
+  sendReserved?(destNode: number, framed: Buffer): boolean;
   onPacket(handler: UplinkPacketHandler): void;
   onNodeReachability(handler: UplinkReachabilityHandler): void;
   knownNodes(): UplinkNode[];
