@@ -1,3 +1,5 @@
+// Imported, not the global: Node defines global Buffer as a getter, a call per use.
+import { Buffer } from 'node:buffer';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import type { Logger } from '../common/log.ts';
 import { createLogger } from '../common/log.ts';
@@ -18,9 +20,11 @@ import {
 import { KeepaliveMonitor } from './keepalive.ts';
 import { isInternal, SrvidRegistry, TunnelRegistry, type InternalListener } from './messaging.ts';
 import { NodeLinks } from './node-links.ts';
+import { PendingControls, type PendingControl } from './pending-controls.ts';
 import type { SsRunner } from './peer-cred.ts';
 import { Recoverd } from './recoverd.ts';
 import { newStatistics } from './statistics.ts';
+import { pinTickObjectShape } from './tick-shape.ts';
 import { Tunables } from './tunables.ts';
 import { Srvid } from '../protocol/srvid.ts';
 
@@ -59,16 +63,6 @@ export interface DaemonOptions {
   ss?: SsRunner;
 }
 
-interface PendingControl {
-  destnode: number;
-  deadline: number;
-  /** Forwarded for a unix client: answer goes back to it with its reqid. */
-  client?: ClientConn;
-  clientReqid?: number;
-  /** Issued by the daemon itself. */
-  resolve?: (r: ControlReply) => void;
-}
-
 export interface ControlReply {
   status: number;
   data: Buffer;
@@ -101,7 +95,7 @@ export class Daemon {
   readonly keepaliveVersion: number;
   private keepalive: KeepaliveMonitor | undefined;
   private readonly controls: ControlTable;
-  private readonly pending = new Map<number, PendingControl>();
+  private readonly pending = new PendingControls();
   private nextReqid = FIRST_REQID;
   private readonly usedIds = new Set<number>();
   private sweeper: NodeJS.Timeout | undefined;
@@ -161,6 +155,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     if (this.running) return;
+    pinTickObjectShape(); // keeps every socket event's nextTick on V8's fast path (see tick-shape.ts)
     await this.bindNodeAddress();
     const log = this.log.child({ node: this.pnn });
     (this as { log: Logger }).log = log;
@@ -249,8 +244,7 @@ export class Daemon {
     this.recoverd?.stop();
     this.keepalive?.stop();
     if (this.sweeper) clearInterval(this.sweeper);
-    for (const [reqid, p] of this.pending) {
-      this.pending.delete(reqid);
+    for (const p of this.pending.takeWhere(() => true)) {
       p.resolve?.({ status: -1, data: Buffer.alloc(0), error: 'daemon shutting down' });
     }
     await this.links?.stop();
@@ -351,17 +345,19 @@ export class Daemon {
       return;
     }
     const ourReqid = this.allocateId();
-    if (!noreply) {
-      this.pending.set(ourReqid, {
-        destnode: dest, deadline: Date.now() + this.timing('controlTimeoutMs'), client, clientReqid: reqid,
-      });
-    }
     const datalen = p.readUInt32LE(C.DATALEN);
     const out = reusePacket(p, C.DATA + datalen, C.CMIN, this.generation, dest, this.pnn, ourReqid);
     out.writeUInt32LE(client.clientId, C.CLIENT_ID);
-    if (!this.sendNode(dest, out, Operation.REQ_CONTROL) && !noreply) {
-      this.pending.delete(ourReqid);
-      this.replyToClient(client, reqid, { status: -1, error: 'ctdb_control to disconnected node' });
+    if (!this.sendNode(dest, out, Operation.REQ_CONTROL)) {
+      if (!noreply) this.replyToClient(client, reqid, { status: -1, error: 'ctdb_control to disconnected node' });
+      return;
+    }
+    // Registered after the write (the packet leaves sooner): its reply cannot
+    // be read before this handler returns.
+    if (!noreply) {
+      this.pending.add(ourReqid, {
+        destnode: dest, deadline: Date.now() + this.timing('controlTimeoutMs'), client, clientReqid: reqid,
+      });
     }
   }
 
@@ -514,7 +510,7 @@ export class Daemon {
     this.srvids.removeListener(client);
     this.tunnels.removeClient(client);
     // Outstanding forwarded controls of this client: answers are dropped.
-    for (const [reqid, p] of this.pending) if (p.client === client) this.pending.delete(reqid);
+    this.pending.takeWhere((p) => p.client === client);
     const notifies = this.notifies.get(client);
     if (notifies) {
       this.notifies.delete(client);
@@ -573,9 +569,8 @@ export class Daemon {
   private nodeReplyControl(p: Buffer): void {
     this.stats.node.replyControl++;
     const reqid = p.readUInt32LE(H.REQID);
-    const pend = this.pending.get(reqid);
+    const pend = this.pending.take(reqid);
     if (!pend) return;
-    this.pending.delete(reqid);
     if (pend.client) {
       if (pend.client.closed) return;
       const dl = p.readUInt32LE(R.DATALEN);
@@ -674,11 +669,7 @@ export class Daemon {
     this.state.markDead(pnn);
     this.links?.reset(pnn);
     this.keepalive?.reset(pnn);
-    for (const [reqid, p] of this.pending) {
-      if (p.destnode !== pnn) continue;
-      this.pending.delete(reqid);
-      this.failPending(p, NODE_DEAD_TEXT);
-    }
+    for (const p of this.pending.takeWhere((w) => w.destnode === pnn)) this.failPending(p, NODE_DEAD_TEXT);
     if (wasUp) {
       this.log.warn({ peer: pnn, reason }, 'node is dead');
       this.recoverd?.nodeDead(pnn);
@@ -696,9 +687,7 @@ export class Daemon {
 
   private sweepPending(): void {
     const now = Date.now();
-    for (const [reqid, p] of this.pending) {
-      if (p.deadline > now) continue;
-      this.pending.delete(reqid);
+    for (const p of this.pending.takeWhere((w) => w.deadline <= now)) {
       this.stats.timeouts.control++;
       this.failPending(p, TIMED_OUT_TEXT);
     }
@@ -731,10 +720,10 @@ export class Daemon {
       const packet = buildReqControl(this.generation, destnode, this.pnn, reqid, opcode, opts.srvid ?? 0n,
         this.recoverdClientId, flags, data);
       if (!noreply) {
-        this.pending.set(reqid, { destnode, deadline: Date.now() + (opts.timeoutMs ?? this.timing('controlTimeoutMs')), resolve });
+        this.pending.add(reqid, { destnode, deadline: Date.now() + (opts.timeoutMs ?? this.timing('controlTimeoutMs')), resolve });
       }
       if (!this.sendNode(destnode, packet, Operation.REQ_CONTROL)) {
-        this.pending.delete(reqid);
+        this.pending.take(reqid);
         resolve({ status: -1, data: EMPTY, error: DISCONNECTED_TEXT.toString() });
       } else if (noreply) {
         resolve({ status: 0, data: EMPTY, error: '' });

@@ -1,3 +1,5 @@
+// Imported, not the global: Node defines global Buffer as a getter, a call per use.
+import { Buffer } from 'node:buffer';
 import { CTDB_MAGIC, CTDB_PROTOCOL, HEADER_SIZE, Operation } from '../protocol/constants.ts';
 
 /**
@@ -30,6 +32,14 @@ export function roundUp8(n: number): number {
 /** ctdbd's length rule: max(exact, C minimum), rounded up to 8. */
 export function daemonLength(exact: number, cMin: number): number {
   return roundUp8(exact > cMin ? exact : cMin);
+}
+
+/**
+ * Zeroes the padding b[from..end). A loop: the pad is a few bytes, and
+ * Buffer.fill() costs a call into C++ per packet.
+ */
+export function zeroFrom(b: Buffer, from: number): void {
+  for (let i = from; i < b.length; i++) b[i] = 0;
 }
 
 export function validMagic(p: Buffer): boolean {
@@ -69,7 +79,7 @@ export function buildReplyControl(
   let off = R.DATA;
   if (data) off += data.copy(b, off);
   if (error) off += error.copy(b, off);
-  b.fill(0, off);
+  zeroFrom(b, off);
   return b;
 }
 
@@ -88,7 +98,7 @@ export function buildReqControl(
   b.writeUInt32LE(dl, C.DATALEN);
   let off = C.DATA;
   if (data) off += data.copy(b, off);
-  b.fill(0, off);
+  zeroFrom(b, off);
   return b;
 }
 
@@ -98,7 +108,7 @@ export function buildMessage(generation: number, destnode: number, srcnode: numb
   b.writeBigUInt64LE(srvid, M.SRVID);
   b.writeUInt32LE(data.length, M.DATALEN);
   const off = M.DATA + data.copy(b, M.DATA);
-  b.fill(0, off);
+  zeroFrom(b, off);
   return b;
 }
 
@@ -111,7 +121,7 @@ export function copyPacket(p: Buffer, exact: number, cMin: number,
   generation: number, destnode: number, srcnode: number, reqid: number): Buffer {
   const b = Buffer.allocUnsafe(daemonLength(exact, cMin));
   p.copy(b, 0, 0, exact);
-  b.fill(0, exact);
+  zeroFrom(b, exact);
   b.writeUInt32LE(b.length, H.LENGTH);
   patchHeader(b, generation, destnode, srcnode, reqid);
   return b;
@@ -126,7 +136,7 @@ export function reusePacket(p: Buffer, exact: number, cMin: number,
   generation: number, destnode: number, srcnode: number, reqid: number): Buffer {
   const want = daemonLength(exact, cMin);
   if (p.length !== want) return copyPacket(p, exact, cMin, generation, destnode, srcnode, reqid);
-  if (exact < want) p.fill(0, exact);
+  if (exact < want) zeroFrom(p, exact);
   patchHeader(p, generation, destnode, srcnode, reqid);
   return p;
 }
@@ -147,7 +157,7 @@ export function buildReplyCall(generation: number, destnode: number, srcnode: nu
   b.writeUInt32LE(dl, 36);
   let off = 40;
   if (data) off += data.copy(b, off);
-  b.fill(0, off);
+  zeroFrom(b, off);
   return b;
 }
 
@@ -158,7 +168,7 @@ export function buildTunnel(generation: number, destnode: number, srcnode: numbe
   b.writeUInt32LE(flags >>> 0, T.FLAGS);
   b.writeUInt32LE(data.length, T.DATALEN);
   const off = T.DATA + data.copy(b, T.DATA);
-  b.fill(0, off);
+  zeroFrom(b, off);
   return b;
 }
 

@@ -15,6 +15,8 @@ import {
 import { KeepaliveMonitor } from './keepalive.ts';
 import { SrvidRegistry, TunnelRegistry, type InternalListener, type PacketSink } from './messaging.ts';
 import { parseSsUnix, peerPidsByInode, socketInode } from './peer-cred.ts';
+import { PendingControls, type PendingControl } from './pending-controls.ts';
+import { pinnedTickObject, pinTickObjectShape } from './tick-shape.ts';
 
 /** Small pure parts of the daemon: stream splitting, fast packet paths, registries, keepalive counting, peer pids. */
 
@@ -206,5 +208,48 @@ describe('peer pid lookup', () => {
       for (const c of cleanup) c();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('pending controls', () => {
+  const waiting = (destnode: number, deadline = 0): PendingControl => ({ destnode, deadline });
+
+  it('takes each control once and never hands out its placeholder', () => {
+    const p = new PendingControls();
+    expect(p.size).toBe(0);
+    expect(p.has(0)).toBe(false);
+    expect(p.take(0)).toBeUndefined();
+    const a = waiting(1);
+    p.add(7, a);
+    p.add(8, waiting(2));
+    expect(p.has(7)).toBe(true);
+    expect(p.size).toBe(2);
+    expect(p.take(7)).toBe(a);
+    expect(p.take(7)).toBeUndefined();
+    expect(p.has(7)).toBe(false);
+    expect(p.takeWhere(() => true).map((w) => w.destnode)).toEqual([2]);
+    expect(p.size).toBe(0);
+    expect(p.take(0)).toBeUndefined();
+  });
+
+  it('takes by predicate (node dead, deadline passed) and leaves the rest', () => {
+    const p = new PendingControls();
+    p.add(1, waiting(1, 100));
+    p.add(2, waiting(2, 100));
+    p.add(3, waiting(1, 900));
+    expect(p.takeWhere((w) => w.destnode === 1).map((w) => w.deadline)).toEqual([100, 900]);
+    expect(p.takeWhere((w) => w.deadline <= 500).map((w) => w.destnode)).toEqual([2]);
+    expect(p.size).toBe(0);
+  });
+});
+
+describe('tick object shape pin', () => {
+  it('keeps one process.nextTick entry, once', () => {
+    pinTickObjectShape();
+    const pinned = pinnedTickObject() as { callback?: unknown; args?: unknown } | undefined;
+    expect(typeof pinned?.callback).toBe('function');
+    expect(pinned?.args).toBeUndefined();
+    pinTickObjectShape();
+    expect(pinnedTickObject()).toBe(pinned);
   });
 });

@@ -45,6 +45,8 @@ export function batchWrite(t: BatchTarget, packet: Buffer): void {
 }
 
 function flush(): void {
+  // Nearly always empty; setting .length on an array is a runtime call even then.
+  if (corked.length === 0) return;
   for (let i = 0; i < corked.length; i++) {
     const t = corked[i];
     t.batchCorked = false;
