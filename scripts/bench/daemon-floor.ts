@@ -17,10 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Control } from '../../legacy/protocol/controls.ts';
 import { Node } from '../../legacy/protocol/constants.ts';
 import { EmbeddedLocalCluster, RealLocalCluster, type LocalCluster } from '../local-cluster/index.ts';
-import { LeanClient } from './lean-client.ts';
+import { LeanClient, controlRtt } from './lean-client.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,18 +42,6 @@ function connectFloor(child: ChildProcess, peerPort: number): Promise<void> {
     child.once('message', () => resolve());
     child.send({ peerPort });
   });
-}
-
-async function controlRtt(c: LeanClient, destnode: number, n: number): Promise<number> {
-  for (let i = 0; i < 200; i++) await c.control(Control.GET_PNN, destnode);
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    await c.control(Control.GET_PNN, destnode);
-    samples.push(Number(process.hrtime.bigint() - t) / 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];

@@ -31,7 +31,7 @@ import { Node } from '../../legacy/protocol/constants.ts';
 import { buildMessage } from '../../legacy/daemon/fast-packets.ts';
 import { EmbeddedLocalCluster, RealLocalCluster, type LocalCluster } from '../local-cluster/index.ts';
 import { readPidFile } from '../local-cluster/processes.ts';
-import { LeanClient } from './lean-client.ts';
+import { LeanClient, controlRtt } from './lean-client.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -101,18 +101,6 @@ async function resetReceiver(r: Receiver): Promise<void> {
 }
 
 // ------------------------------------------------------------- metrics
-
-async function controlRtt(c: LeanClient, destnode: number, n: number): Promise<number> {
-  for (let i = 0; i < 200; i++) await c.control(Control.GET_PNN, destnode);
-  const samples: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint();
-    await c.control(Control.GET_PNN, destnode);
-    samples.push(Number(process.hrtime.bigint() - t) / 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
-}
 
 /** Streams `total` messages to `destnode`; returns messages per second as acked by the receiver. */
 async function messageRate(sender: LeanClient, r: Receiver, destnode: number, total: number, size: number, window: number): Promise<number> {

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { Node, Operation } from '../../legacy/protocol/constants.ts';
 import { buildReqControl } from '../../legacy/daemon/fast-packets.ts';
+import { Control } from '../../legacy/protocol/controls.ts';
 
 /**
  * The benchmarks' deliberately lean legacy client (pre-built packets,
@@ -68,4 +69,17 @@ export class LeanClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** Median GET_PNN round trip in microseconds, after 200 warm-up calls. */
+export async function controlRtt(c: LeanClient, destnode: number, n: number): Promise<number> {
+  for (let i = 0; i < 200; i++) await c.control(Control.GET_PNN, destnode);
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await c.control(Control.GET_PNN, destnode);
+    samples.push(Number(process.hrtime.bigint() - t) / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)];
 }
