@@ -65,7 +65,7 @@ export class FrameReader {
       }
       if (this.size < this.header.payloadLength) return events;
       const payload = this.take(this.header.payloadLength);
-      events.push({ kind: 'packet', packet: { header: this.header, payload } });
+      events.push({ kind: 'packet', packet: { header: this.header, payload, frame: undefined } });
       this.header = undefined;
     }
   }

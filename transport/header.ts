@@ -3,6 +3,7 @@
 
 import { BROADCAST_NODE, LOCAL_NODE, isConcreteNode, isU32, type Endpoint } from './endpoint.ts';
 import { TransportDecodeError } from './errors.ts';
+import { putU16BE, putU32BE } from '../legacy/common/bytes.ts';
 
 export const MAGIC = Buffer.from('CTBT', 'ascii');
 /** The magic as one big-endian u32 (hot paths compare a number, not bytes). */
@@ -147,14 +148,19 @@ export function encodeHeader(h: TransportHeader, maxPayload = DEFAULT_MAX_PAYLOA
 export function writeHeader(buf: Buffer, at: number, h: TransportHeader, maxPayload = DEFAULT_MAX_PAYLOAD): void {
   const problem = checkHeader(h, maxPayload);
   if (problem) throw new TransportDecodeError(problem.field, Offset[problem.field], problem.detail);
-  buf.writeUInt32BE(MAGIC_U32, at + Offset.magic);
-  buf.writeUInt8(h.protocolVersion, at + Offset.protocolVersion);
-  buf.writeUInt8(h.payloadVersion, at + Offset.payloadVersion);
-  buf.writeUInt16BE(h.flags, at + Offset.flags);
-  buf.writeUInt32BE(h.dest.node, at + Offset.destNode);
-  buf.writeUInt32BE(h.dest.service, at + Offset.destService);
-  buf.writeUInt32BE(h.src.node, at + Offset.srcNode);
-  buf.writeUInt32BE(h.src.service, at + Offset.srcService);
-  buf.writeUInt32BE(h.requestId, at + Offset.requestId);
-  buf.writeUInt32BE(h.payloadLength, at + Offset.payloadLength);
+  writeCheckedHeader(buf, at, h);
+}
+
+/** Writes a header that already passed checkHeader (a packet transportd accepted and routed). */
+export function writeCheckedHeader(buf: Buffer, at: number, h: TransportHeader): void {
+  putU32BE(buf, at + Offset.magic, MAGIC_U32);
+  buf[at + Offset.protocolVersion] = h.protocolVersion;
+  buf[at + Offset.payloadVersion] = h.payloadVersion;
+  putU16BE(buf, at + Offset.flags, h.flags);
+  putU32BE(buf, at + Offset.destNode, h.dest.node);
+  putU32BE(buf, at + Offset.destService, h.dest.service);
+  putU32BE(buf, at + Offset.srcNode, h.src.node);
+  putU32BE(buf, at + Offset.srcService, h.src.service);
+  putU32BE(buf, at + Offset.requestId, h.requestId);
+  putU32BE(buf, at + Offset.payloadLength, h.payloadLength);
 }

@@ -6,7 +6,7 @@ import { DEFAULT_MAX_PAYLOAD, checkHeader, type TransportHeader } from './header
 import { FrameReader } from './framing.ts';
 import { NotConnectedError, TransportDecodeError } from './errors.ts';
 import { Offset } from './header.ts';
-import { encodePacket, type Packet } from './packet.ts';
+import { encodePacket, withHeader, type Packet } from './packet.ts';
 
 export interface LinkHandlers {
   packet(packet: Packet): void;
@@ -120,8 +120,13 @@ class InProcessLink implements PacketLink {
   /** Packets to the peer still waiting on a microtask: a later one must not overtake them. */
   private queued = 0;
 
-  /** `alwaysInline`: deliver synchronously even inside another delivery (see inProcessLinkPair). */
-  constructor(readonly description: string, private readonly maxPayload: number, private readonly alwaysInline: boolean) {}
+  /**
+   * `clientSide`: the component's end. Its sends are delivered synchronously
+   * even inside another delivery (see inProcessLinkPair), and their headers
+   * are checked as a socket's frame reader would; transportd's end sends
+   * only packets it has checked already.
+   */
+  constructor(readonly description: string, private readonly maxPayload: number, private readonly clientSide: boolean) {}
 
   start(handlers: LinkHandlers): void {
     this.handlers = handlers;
@@ -131,12 +136,13 @@ class InProcessLink implements PacketLink {
 
   send(packet: Packet): void {
     if (this.closed) throw new NotConnectedError('link is closed');
-    const header = { ...packet.header, payloadLength: packet.payload.length };
-    const problem = checkHeader(header, this.maxPayload);
-    if (problem) throw new TransportDecodeError(problem.field, Offset[problem.field], problem.detail);
+    const out = packet.header.payloadLength === packet.payload.length ? packet : withHeader(packet, { payloadLength: packet.payload.length });
+    if (this.clientSide) {
+      const problem = checkHeader(out.header, this.maxPayload);
+      if (problem) throw new TransportDecodeError(problem.field, Offset[problem.field], problem.detail);
+    }
     const peer = this.peer;
-    const out: Packet = { header, payload: packet.payload };
-    if (this.queued === 0 && (this.alwaysInline || delivering === 0)) {
+    if (this.queued === 0 && (this.clientSide || delivering === 0)) {
       delivering++;
       try {
         peer.receive(out);

@@ -3,7 +3,7 @@
 import { DEFAULT_MAX_PAYLOAD, Flag, PROTOCOL_VERSION, type TransportHeader } from './header.ts';
 import type { Endpoint } from './endpoint.ts';
 import { InvalidPayloadError, PayloadTooLargeError, type WireErrorBody } from './errors.ts';
-import type { Packet } from './packet.ts';
+import { PACKET_ROOM, type Packet } from './packet.ts';
 import type { Envelope, MessageRegistry } from './schemas.ts';
 
 export const ERROR_TYPE = 'transport.error';
@@ -11,15 +11,22 @@ export const ERROR_VERSION = 1;
 
 /** Serialises the envelope; throws InvalidPayloadError (not JSON) or PayloadTooLargeError. */
 export function encodeEnvelope(type: string, body: unknown, maxPayload = DEFAULT_MAX_PAYLOAD): Buffer {
+  return encodeEnvelopeAt(type, body, maxPayload, 0);
+}
+
+/** A new buffer with the envelope's bytes `room` bytes into it. */
+function encodeEnvelopeAt(type: string, body: unknown, maxPayload: number, room: number): Buffer {
   let text: string;
   try {
     text = JSON.stringify({ type, body: body ?? null });
   } catch (err) {
     throw new InvalidPayloadError(type, `not serialisable as JSON: ${(err as Error).message}`);
   }
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length > maxPayload) throw new PayloadTooLargeError(bytes.length, maxPayload);
-  return bytes;
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > maxPayload) throw new PayloadTooLargeError(size, maxPayload);
+  const out = Buffer.allocUnsafe(room + size);
+  out.write(text, room, size, 'utf8');
+  return out;
 }
 
 /** Parses and shape-checks the envelope; throws InvalidPayloadError. */
@@ -44,8 +51,10 @@ export interface OutgoingSpec {
   flags: number;
 }
 
+/** Header and JSON payload, in a frame with PACKET_ROOM free bytes in front of the payload for in-place framing. */
 export function buildPacket(spec: OutgoingSpec, maxPayload = DEFAULT_MAX_PAYLOAD): Packet {
-  const payload = encodeEnvelope(spec.type, spec.body, maxPayload);
+  const frame = encodeEnvelopeAt(spec.type, spec.body, maxPayload, PACKET_ROOM);
+  const payload = frame.subarray(PACKET_ROOM);
   const header: TransportHeader = {
     protocolVersion: PROTOCOL_VERSION,
     payloadVersion: spec.version,
@@ -55,7 +64,7 @@ export function buildPacket(spec: OutgoingSpec, maxPayload = DEFAULT_MAX_PAYLOAD
     requestId: spec.requestId,
     payloadLength: payload.length,
   };
-  return { header, payload };
+  return { header, payload, frame };
 }
 
 /** Reply to `request`, addressed back to its source, from the endpoint it was sent to. */

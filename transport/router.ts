@@ -6,7 +6,7 @@ import { BROADCAST_NODE, LOCAL_NODE, formatEndpoint } from './endpoint.ts';
 import { kindOf } from './header.ts';
 import { NoSuchServiceError, UnreachableNodeError, toWireError, type TransportError } from './errors.ts';
 import { buildErrorReply } from './message.ts';
-import { withHeader, type Packet } from './packet.ts';
+import { sharingPayload, withHeader, type Packet } from './packet.ts';
 import type { NodeView } from './discovery.ts';
 
 /** Where a packet came from: a local endpoint (by id) or the uplink (sending node if the uplink knows it). */
@@ -58,6 +58,8 @@ export class Router {
       if (this.owners.get(h.src.service) !== origin.endpointId) {
         return [drop(packet, `source service ${h.src.service} is not held by ${origin.endpointId}`)];
       }
+      // Clients that know their node already address it concretely: nothing to rewrite.
+      if (h.src.node === this.node && h.dest.node !== LOCAL_NODE) return this.forward(packet);
       const dest = h.dest.node === LOCAL_NODE ? { ...h.dest, node: this.node } : h.dest;
       return this.forward(withHeader(packet, { src: { ...h.src, node: this.node }, dest }));
     }
@@ -98,11 +100,11 @@ export class Router {
   private broadcast(packet: Packet): RouteAction[] {
     const actions: RouteAction[] = [];
     const owner = this.owners.get(packet.header.dest.service);
-    const here = withHeader(packet, { dest: { ...packet.header.dest, node: this.node } });
+    const here = sharingPayload(packet, { dest: { ...packet.header.dest, node: this.node } });
     if (owner !== undefined) actions.push({ kind: 'deliver', endpointId: owner, packet: here });
     for (const node of this.view.transportNodes()) {
       if (node === this.node) continue;
-      actions.push({ kind: 'uplink', node, packet: withHeader(packet, { dest: { ...packet.header.dest, node } }) });
+      actions.push({ kind: 'uplink', node, packet: sharingPayload(packet, { dest: { ...packet.header.dest, node } }) });
     }
     return actions;
   }

@@ -45,8 +45,12 @@ export interface Envelope {
 
 const TYPE_NAME = new RegExp(TYPE_NAME_PATTERN);
 
-/** envelopeSchema as plain code: a JSON object with exactly `type` (a type name) and `body`. */
-function isEnvelope(value: unknown): value is Envelope {
+/**
+ * envelopeSchema as plain code: a JSON object with exactly `type` (a type
+ * name) and `body`. A type the registry defines passed the name rule when it
+ * was defined: only unknown names go through the pattern.
+ */
+function isEnvelope(value: unknown, known: Map<string, unknown>): value is Envelope {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   let keys = 0;
   for (const key in value) {
@@ -54,7 +58,7 @@ function isEnvelope(value: unknown): value is Envelope {
     keys++;
   }
   const { type } = value as { type?: unknown };
-  return keys === 2 && typeof type === 'string' && type.length <= 128 && TYPE_NAME.test(type);
+  return keys === 2 && typeof type === 'string' && (known.has(type) || (type.length <= 128 && TYPE_NAME.test(type)));
 }
 
 export class MessageRegistry {
@@ -123,7 +127,7 @@ export class MessageRegistry {
   /** Checks the {type, body} envelope shape. */
   validateEnvelope(value: unknown): asserts value is Envelope {
     // Checked by hand first (same rules as envelopeSchema); ajv runs only to word the error.
-    if (isEnvelope(value)) return;
+    if (isEnvelope(value, this.types)) return;
     if (!this.envelope(value)) throw new InvalidPayloadError('', `envelope: ${this.ajv.errorsText(this.envelope.errors)}`);
   }
 

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { createLogger } from '../legacy/common/log.ts';
+import { pinTickObjectShape } from '../legacy/common/tick-shape.ts';
 import { CONTROL_SERVICE, BUILTIN_SERVICE, EPHEMERAL_SERVICE_BASE, LOCAL_NODE, MAX_SERVICE, isConcreteNode } from './endpoint.ts';
 import { DEFAULT_MAX_PAYLOAD, Flag, HEADER_SIZE, SUPPORTED_PROTOCOL_VERSIONS, kindOf, readRawHeader, type TransportHeader } from './header.ts';
 import {
@@ -104,6 +105,7 @@ export class Transportd {
 
   async start(): Promise<void> {
     if (this.running) return;
+    pinTickObjectShape(); // every socket event's nextTick stays on V8's fast path (see tick-shape.ts)
     this.startedAt = this.now();
     this.setupInternalServices();
     this.uplink.onPacket((bytes, from) => this.fromUplink(bytes, from));
@@ -370,13 +372,13 @@ export class Transportd {
     }
   }
 
-  /** Encodes once, leaving room for the carrier's own header when it takes it that way. */
+  /** Encodes once, in place when the packet has room, leaving room for the carrier's own headers when it takes them. */
   private toUplink(node: number, packet: Packet): boolean {
-    const { headroom } = this.uplink;
-    if (headroom && this.uplink.sendReserved) {
-      return this.uplink.sendReserved(node, encodePacketAt(packet, headroom, this.maxPayload));
+    const { frameRoom } = this.uplink;
+    if (frameRoom && this.uplink.sendFrame) {
+      return this.uplink.sendFrame(node, encodePacketAt(packet, frameRoom, this.maxPayload, true));
     }
-    return this.uplink.send(node, encodePacketAt(packet, 0, this.maxPayload));
+    return this.uplink.send(node, encodePacketAt(packet, 0, this.maxPayload, true));
   }
 
   /** Answers every request still waiting on `node` with unreachable-node, now. */

@@ -139,13 +139,25 @@ export class TunnelEndpoint extends EventEmitter {
     this.transmit(pnn, EnvelopeKind.NOREPLY, 0, payload);
   }
 
+  /** Free bytes sendFrame() needs in front of a payload: the legacy port's REQ_TUNNEL header, then the envelope. */
+  get frameRoom(): number {
+    return this.port.frameRoom + ENVELOPE_SIZE;
+  }
+
   /**
-   * Like send(), for a caller that left ENVELOPE_SIZE free bytes at the start
-   * of `framed` (payload after them): the envelope is written in place, so
-   * the payload is not copied once more.
+   * Like send(), for a caller that built its payload frameRoom bytes into
+   * `frame`: envelope and REQ_TUNNEL header are written in place, so the
+   * payload goes to ctdbd without another copy. `frame` is ours afterwards.
    */
-  sendReserved(pnn: number, framed: Buffer): void {
-    this.transmit(pnn, EnvelopeKind.NOREPLY, 0, framed.subarray(ENVELOPE_SIZE), framed);
+  sendFrame(pnn: number, frame: Buffer): void {
+    this.checkDestination(pnn);
+    const room = this.port.frameRoom;
+    if (pnn === this.pnn) {
+      this.deliverLocally({ kind: EnvelopeKind.NOREPLY, srcPnn: pnn, dstPnn: pnn, requestId: 0, payload: frame.subarray(room + ENVELOPE_SIZE) });
+      return;
+    }
+    writeEnvelopeHeader(frame, { kind: EnvelopeKind.NOREPLY, srcPnn: this.pnn, dstPnn: pnn, requestId: 0 }, room);
+    this.port.sendTunnelFrame(pnn, this.tunnelId, TunnelFlag.NOREPLY, frame);
   }
 
   /** Fan-out to every connected node with an endpoint (including this one). */
@@ -224,28 +236,28 @@ export class TunnelEndpoint extends EventEmitter {
     for (const id of [...this.pending.keys()]) this.settle(id, makeError());
   }
 
-  /** `framed`: the payload with ENVELOPE_SIZE reserved bytes in front of it, when the caller has them. */
-  private transmit(pnn: number, kind: EnvelopeKindCode, requestId: number, payload: Buffer, framed?: Buffer): void {
-    if (this.closed) throw new TunnelClosedError();
-    if (!Number.isInteger(pnn) || pnn < 0 || pnn >= 0xf0000000) {
-      throw new TunnelUnreachableError(pnn, 'not a concrete node number (ctdbd drops tunnel broadcasts)');
-    }
+  private transmit(pnn: number, kind: EnvelopeKindCode, requestId: number, payload: Buffer): void {
+    this.checkDestination(pnn);
     const envelope: Envelope = { kind, srcPnn: this.pnn, dstPnn: pnn, requestId, payload };
-    let bytes: Buffer;
-    if (framed) {
-      writeEnvelopeHeader(framed, envelope);
-      bytes = framed;
-    } else {
-      bytes = encodeEnvelope(envelope);
-    }
     if (pnn === this.pnn) {
-      // ctdbd would not route this back to us reliably; deliver in-process.
-      setImmediate(() => this.handleEnvelope(envelope));
+      this.deliverLocally(envelope);
       return;
     }
     const flags = kind === EnvelopeKind.REQUEST || kind === EnvelopeKind.PROBE ? TunnelFlag.REQUEST
       : kind === EnvelopeKind.NOREPLY ? TunnelFlag.NOREPLY : TunnelFlag.REPLY;
-    this.port.sendTunnel(pnn, this.tunnelId, flags, bytes);
+    this.port.sendTunnel(pnn, this.tunnelId, flags, encodeEnvelope(envelope));
+  }
+
+  private checkDestination(pnn: number): void {
+    if (this.closed) throw new TunnelClosedError();
+    if (!Number.isInteger(pnn) || pnn < 0 || pnn >= 0xf0000000) {
+      throw new TunnelUnreachableError(pnn, 'not a concrete node number (ctdbd drops tunnel broadcasts)');
+    }
+  }
+
+  /** ctdbd would not route a packet to its own node back to us reliably: delivered in-process. */
+  private deliverLocally(envelope: Envelope): void {
+    setImmediate(() => this.handleEnvelope(envelope));
   }
 
   private onPacket(p: TunnelPacketIn): void {

@@ -15,6 +15,8 @@
  * |  12 |    4 | request id (0 for no-reply)                    |
  * |  16 |    … | payload                                        |
  */
+import { putU16BE, putU32BE } from '../legacy/common/bytes.ts';
+
 export const ENVELOPE_MAGIC = 0x5442;
 export const ENVELOPE_VERSION = 1;
 export const ENVELOPE_SIZE = 16;
@@ -50,14 +52,14 @@ export function encodeEnvelope(e: Envelope): Buffer {
   return out;
 }
 
-/** The 16 envelope bytes at the start of `out` (a sender that reserved them need not copy its payload). */
-export function writeEnvelopeHeader(out: Buffer, e: Omit<Envelope, 'payload'>): void {
-  out.writeUInt16BE(ENVELOPE_MAGIC, 0);
-  out.writeUInt8(ENVELOPE_VERSION, 2);
-  out.writeUInt8(e.kind, 3);
-  out.writeUInt32BE(e.srcPnn >>> 0, 4);
-  out.writeUInt32BE(e.dstPnn >>> 0, 8);
-  out.writeUInt32BE(e.requestId >>> 0, 12);
+/** The 16 envelope bytes at offset `at` of `out` (a sender that reserved them need not copy its payload). */
+export function writeEnvelopeHeader(out: Buffer, e: Omit<Envelope, 'payload'>, at = 0): void {
+  putU16BE(out, at, ENVELOPE_MAGIC);
+  out[at + 2] = ENVELOPE_VERSION;
+  out[at + 3] = e.kind;
+  putU32BE(out, at + 4, e.srcPnn);
+  putU32BE(out, at + 8, e.dstPnn);
+  putU32BE(out, at + 12, e.requestId);
 }
 
 export function decodeEnvelope(buf: Buffer): Envelope {

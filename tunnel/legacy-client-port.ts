@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { LegacyClient } from '../legacy/client/client.ts';
+import { TUNNEL_DATA_OFFSET } from '../legacy/protocol/packets.ts';
 import { TunnelDisconnectedError } from './errors.ts';
 import type { LegacyTunnelPort, NodeEntry, TunnelPacketIn } from './legacy-port.ts';
 
@@ -21,7 +22,8 @@ export function portFromLegacyClient(client: LegacyClient): LegacyTunnelPort {
       return client.pnn;
     },
     async registerTunnel(tunnelId: bigint, onPacket: (p: TunnelPacketIn) => void) {
-      await client.registerTunnel(tunnelId, (p) => onPacket({ srcnode: p.srcnode, flags: p.flags, data: p.data }));
+      // The client's packet carries srcnode, flags and data: handed on as it is.
+      await client.registerTunnel(tunnelId, onPacket);
     },
     async deregisterTunnel(tunnelId: bigint) {
       await client.deregisterTunnel(tunnelId);
@@ -29,6 +31,10 @@ export function portFromLegacyClient(client: LegacyClient): LegacyTunnelPort {
     sendTunnel(destnode: number, tunnelId: bigint, flags: number, data: Buffer) {
       client.sendTunnel({ destnode, tunnelId, flags, data });
     },
+    sendTunnelFrame(destnode: number, tunnelId: bigint, flags: number, frame: Buffer) {
+      client.sendTunnelFrame({ destnode, tunnelId, flags, frame });
+    },
+    frameRoom: TUNNEL_DATA_OFFSET,
     async getNodeMap(): Promise<NodeEntry[]> {
       const map = await client.getNodeMap();
       return map.nodes.map((n) => ({ pnn: n.pnn, flags: n.flags }));

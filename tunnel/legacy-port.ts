@@ -23,6 +23,13 @@ export interface LegacyTunnelPort {
   deregisterTunnel(tunnelId: bigint): Promise<void>;
   /** Fire-and-forget REQ_TUNNEL to a concrete PNN. */
   sendTunnel(destnode: number, tunnelId: bigint, flags: number, data: Buffer): void;
+  /**
+   * sendTunnel() for data placed `frameRoom` bytes into `frame`: the port
+   * writes its REQ_TUNNEL header there instead of copying the data.
+   */
+  sendTunnelFrame(destnode: number, tunnelId: bigint, flags: number, frame: Buffer): void;
+  /** Bytes sendTunnelFrame() needs in front of the data. */
+  readonly frameRoom: number;
   getNodeMap(): Promise<NodeEntry[]>;
   on(event: 'connected' | 'disconnected', listener: () => void): unknown;
   off(event: 'connected' | 'disconnected', listener: () => void): unknown;

@@ -1,8 +1,9 @@
 import { Operation, Node, ControlFlag, isBroadcastNode } from '../protocol/constants.ts';
 import { Srvid } from '../protocol/srvid.ts';
 import { Control } from '../protocol/controls.ts';
-import type { Packet, ReplyControl } from '../protocol/packets.ts';
+import { writeTunnelFrameHeader, type Packet, type ReplyControl } from '../protocol/packets.ts';
 import { createLogger, type Logger } from '../common/log.ts';
+import { pinTickObjectShape } from '../common/tick-shape.ts';
 import { LegacyConnection } from './connection.ts';
 import { RequestTracker } from './request-tracker.ts';
 import { SrvidRegistry } from './srvid-registry.ts';
@@ -79,6 +80,8 @@ export class LegacyClient extends ControlsApi {
   private readonly tracker: RequestTracker<ReplyControl>;
   private readonly srvids = new SrvidRegistry<MessageHandler>();
   private readonly tunnels = new Map<bigint, TunnelHandler>();
+  /** The last tunnel id sent a frame to, split in halves once (a client mostly uses one). */
+  private readonly lastTunnelId = { value: -1n, low: 0, high: 0 };
   /** Which connection each SRVID was last registered on (to skip double registration). */
   private readonly registeredOn = new Map<bigint, LegacyConnection>();
   private conn: LegacyConnection | undefined;
@@ -147,6 +150,7 @@ export class LegacyClient extends ControlsApi {
     if (this.stateValue !== 'idle') {
       throw new LegacyInvalidArgumentError(`connect() called in state ${this.stateValue}`);
     }
+    pinTickObjectShape(); // every socket event's nextTick stays on V8's fast path (see tick-shape.ts)
     this.stateValue = 'connecting';
     try {
       await this.establish();
@@ -351,16 +355,42 @@ export class LegacyClient extends ControlsApi {
    * PNN and the tunnel id is registered on the local daemon (behaviour.md §3).
    */
   sendTunnel(opts: TunnelSendOptions): void {
-    checkNode(opts.destnode);
-    if (opts.destnode === Node.CURRENT || isBroadcastNode(opts.destnode)) {
-      throw new LegacyInvalidArgumentError(`tunnel packets need a concrete PNN, got ${nodeLabel(opts.destnode)}`);
-    }
-    checkU64(opts.tunnelId, 'tunnelId');
-    const conn = this.usableConnection('tunnel');
+    const conn = this.tunnelConnection(opts.destnode, opts.tunnelId);
     conn.send({
       operation: Operation.REQ_TUNNEL, generation: 0, destnode: opts.destnode, srcnode: this.pnnValue,
       reqid: opts.reqid ?? 0, tunnelId: opts.tunnelId, flags: (opts.flags ?? 0) >>> 0, data: opts.data ?? EMPTY,
     });
+  }
+
+  /**
+   * sendTunnel() for a caller that built its data TUNNEL_DATA_OFFSET bytes
+   * into `frame`: the REQ_TUNNEL header is written in place (exact length,
+   * no padding) and the frame goes out without another copy. The caller
+   * must not touch `frame` afterwards.
+   */
+  sendTunnelFrame(opts: { destnode: number; tunnelId: bigint; flags?: number; frame: Buffer }): void {
+    const id = this.lastTunnelId;
+    // The id was checked when it was first split; BigInt range checks cost more than the rest of the send.
+    const conn = id.value === opts.tunnelId ? this.tunnelConnection(opts.destnode) : this.tunnelConnection(opts.destnode, opts.tunnelId);
+    if (id.value !== opts.tunnelId) {
+      id.value = opts.tunnelId;
+      id.low = Number(opts.tunnelId & 0xffffffffn);
+      id.high = Number(opts.tunnelId >> 32n);
+    }
+    conn.write(writeTunnelFrameHeader(opts.frame, {
+      generation: 0, destnode: opts.destnode, srcnode: this.pnnValue, reqid: 0,
+      tunnelIdLow: id.low, tunnelIdHigh: id.high, flags: opts.flags ?? 0,
+    }));
+  }
+
+  /** Checks a tunnel destination (ctdbd drops broadcasts and CURRENT_NODE) and id, returns the live connection. */
+  private tunnelConnection(destnode: number, tunnelId?: bigint): LegacyConnection {
+    checkNode(destnode);
+    if (destnode === Node.CURRENT || isBroadcastNode(destnode)) {
+      throw new LegacyInvalidArgumentError(`tunnel packets need a concrete PNN, got ${nodeLabel(destnode)}`);
+    }
+    if (tunnelId !== undefined) checkU64(tunnelId, 'tunnelId');
+    return this.usableConnection('tunnel');
   }
 
   /** Tunnel ids this client holds. */

@@ -24,7 +24,7 @@ import { PendingControls, type PendingControl } from './pending-controls.ts';
 import type { SsRunner } from './peer-cred.ts';
 import { Recoverd } from './recoverd.ts';
 import { newStatistics } from './statistics.ts';
-import { pinTickObjectShape } from './tick-shape.ts';
+import { pinTickObjectShape } from '../common/tick-shape.ts';
 import { Tunables } from './tunables.ts';
 import { Srvid } from '../protocol/srvid.ts';
 

@@ -16,7 +16,6 @@ import { KeepaliveMonitor } from './keepalive.ts';
 import { SrvidRegistry, TunnelRegistry, type InternalListener, type PacketSink } from './messaging.ts';
 import { parseSsUnix, peerPidsByInode, socketInode } from './peer-cred.ts';
 import { PendingControls, type PendingControl } from './pending-controls.ts';
-import { pinnedTickObject, pinTickObjectShape } from './tick-shape.ts';
 
 /** Small pure parts of the daemon: stream splitting, fast packet paths, registries, keepalive counting, peer pids. */
 
@@ -240,16 +239,5 @@ describe('pending controls', () => {
     expect(p.takeWhere((w) => w.destnode === 1).map((w) => w.deadline)).toEqual([100, 900]);
     expect(p.takeWhere((w) => w.deadline <= 500).map((w) => w.destnode)).toEqual([2]);
     expect(p.size).toBe(0);
-  });
-});
-
-describe('tick object shape pin', () => {
-  it('keeps one process.nextTick entry, once', () => {
-    pinTickObjectShape();
-    const pinned = pinnedTickObject() as { callback?: unknown; args?: unknown } | undefined;
-    expect(typeof pinned?.callback).toBe('function');
-    expect(pinned?.args).toBeUndefined();
-    pinTickObjectShape();
-    expect(pinnedTickObject()).toBe(pinned);
   });
 });

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { decodePacket, encodePacket, packetExactSize, packetMinLength, type Packet, type PaddingMode } from './packets.ts';
+import {
+  TUNNEL_DATA_OFFSET, decodePacket, encodePacket, packetExactSize, packetMinLength, writeTunnelFrameHeader, type Packet, type PaddingMode,
+} from './packets.ts';
 import { Node, Operation } from './constants.ts';
 import { PacketFramer } from './framing.ts';
 import { CtdbDecodeError, CtdbEncodeError, CtdbFramingError } from './errors.ts';
@@ -206,5 +208,32 @@ describe('packet properties', () => {
       }
       expect(out).toEqual(ps.map((p, i) => ({ ...p, length: packets[i].length })));
     }), { numRuns: 300 });
+  });
+});
+
+describe('REQ_TUNNEL written in place', () => {
+  test('the same bytes as the encoder with padding none, for any fields and data', () => {
+    fc.assert(fc.property(
+      fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }),
+      fc.bigUint64Array({ minLength: 1, maxLength: 1 }), fc.nat({ max: 0xffffffff }), fc.uint8Array({ maxLength: 100 }),
+      (destnode, srcnode, reqid, [tunnelId], flags, data) => {
+        const frame = Buffer.alloc(TUNNEL_DATA_OFFSET + data.length, 0xaa);
+        frame.set(data, TUNNEL_DATA_OFFSET);
+        writeTunnelFrameHeader(frame, {
+          generation: 7, destnode, srcnode, reqid, flags,
+          tunnelIdLow: Number(tunnelId & 0xffffffffn), tunnelIdHigh: Number(tunnelId >> 32n),
+        });
+        const expected = encodePacket({
+          operation: Operation.REQ_TUNNEL, generation: 7, destnode, srcnode, reqid, tunnelId, flags, data: Buffer.from(data),
+        }, { padding: 'none' });
+        expect(frame).toEqual(expected);
+      },
+    ));
+  });
+
+  test('a frame without room for the header is refused', () => {
+    expect(() => writeTunnelFrameHeader(Buffer.alloc(TUNNEL_DATA_OFFSET - 1), {
+      generation: 0, destnode: 1, srcnode: 0, reqid: 0, flags: 0, tunnelIdLow: 0, tunnelIdHigh: 0,
+    })).toThrow(CtdbEncodeError);
   });
 });

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { createLogger } from '../../legacy/common/log.ts';
 import { NodeFlag } from '../../legacy/protocol/constants.ts';
-import { ENVELOPE_SIZE, type NodeEntry, type TunnelEndpoint } from '../../tunnel/index.ts';
+import type { NodeEntry, TunnelEndpoint } from '../../tunnel/index.ts';
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE } from '../header.ts';
 import type { Uplink, UplinkNode, UplinkPacketHandler, UplinkReachabilityHandler } from './uplink.ts';
 
@@ -34,8 +34,8 @@ export class TunnelUplink implements Uplink {
   readonly kind = 'tunnel';
   readonly localNode: number;
   readonly maxPacketSize: number;
-  /** transportd leaves room for the tunnel envelope in front of each packet. */
-  readonly headroom = ENVELOPE_SIZE;
+  /** transportd leaves room for the REQ_TUNNEL header and the envelope in front of each packet. */
+  readonly frameRoom: number;
   private readonly endpoint: TunnelEndpoint;
   private readonly pollIntervalMs: number;
   private readonly logger: Logger;
@@ -54,6 +54,7 @@ export class TunnelUplink implements Uplink {
 
   constructor(private readonly opts: TunnelUplinkOptions) {
     this.endpoint = opts.endpoint;
+    this.frameRoom = opts.endpoint.frameRoom;
     this.localNode = opts.node;
     this.pollIntervalMs = opts.pollIntervalMs ?? DEFAULT_NODE_MAP_POLL_MS;
     this.maxPacketSize = opts.maxPacketSize ?? HEADER_SIZE + DEFAULT_MAX_PAYLOAD;
@@ -105,20 +106,20 @@ export class TunnelUplink implements Uplink {
     return this.hand(destNode, bytes, 0);
   }
 
-  sendReserved(destNode: number, framed: Buffer): boolean {
-    return this.hand(destNode, framed, ENVELOPE_SIZE);
+  sendFrame(destNode: number, frame: Buffer): boolean {
+    return this.hand(destNode, frame, this.frameRoom);
   }
 
-  /** `bytes` holds the packet after `reserved` bytes kept free for the envelope. */
-  private hand(destNode: number, bytes: Buffer, reserved: number): boolean {
+  /** `bytes` holds the packet after `room` bytes kept free for the tunnel's own headers. */
+  private hand(destNode: number, bytes: Buffer, room: number): boolean {
     if (!this.running || !this.linkUp || this.nodes.get(destNode) !== true) return false;
-    const size = bytes.length - reserved;
+    const size = bytes.length - room;
     if (size > this.maxPacketSize) {
       this.logger.warn({ peer: destNode, size, max: this.maxPacketSize }, 'packet too large for the tunnel; dropped');
       return false;
     }
     try {
-      if (reserved) this.endpoint.sendReserved(destNode, bytes);
+      if (room) this.endpoint.sendFrame(destNode, bytes);
       else this.endpoint.send(destNode, bytes);
       return true;
     } catch (err) {

@@ -44,13 +44,14 @@ export interface Uplink {
   /** Stops carrying packets and releases sockets/timers; no handler fires afterwards. */
   stop(): Promise<void>;
   send(destNode: number, bytes: Buffer): boolean;
-  /** Free bytes the carrier wants in front of a packet for its own header (see sendReserved). */
-  readonly headroom?: number;
+  /** Free bytes the carrier wants in front of a packet for its own headers (see sendFrame). */
+  readonly frameRoom?: number;
   /**
-   * Optional send() for a packet encoded `headroom` bytes into `framed`: the
-   * carrier writes its header there instead of copying the packet again.
+   * Optional send() for a packet encoded `frameRoom` bytes into `frame`: the
+   * carrier writes its headers there instead of copying the packet again,
+   * and owns `frame` afterwards.
    */
-  sendReserved?(destNode: number, framed: Buffer): boolean;
+  sendFrame?(destNode: number, frame: Buffer): boolean;
   onPacket(handler: UplinkPacketHandler): void;
   onNodeReachability(handler: UplinkReachabilityHandler): void;
   knownNodes(): UplinkNode[];
