@@ -5,6 +5,7 @@
 import { connect as netConnect } from 'node:net';
 import type { Logger } from 'pino';
 import { silentLogger } from '../legacy/common/log.ts';
+import { RequestMap } from '../legacy/common/request-map.ts';
 import { BROADCAST_NODE, CONTROL_SERVICE, LOCAL_NODE, type Endpoint } from './endpoint.ts';
 import { DEFAULT_MAX_PAYLOAD, Flag, isErrorReply, kindOf } from './header.ts';
 import {
@@ -68,7 +69,7 @@ const MAX_TIMER_MS = 0x7fffffff;
 export class TransportClient {
   readonly registry: MessageRegistry;
   private readonly dispatcher: ServiceDispatcher;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new RequestMap<number, Pending>();
   private readonly closeListeners = new Set<(err?: Error) => void>();
   private readonly logger: Logger;
   private readonly maxPayload: number;

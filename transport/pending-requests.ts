@@ -5,6 +5,7 @@
 // expire (by age, swept now and then) and the table is bounded.
 
 import type { TransportHeader } from './header.ts';
+import { RequestMap } from '../legacy/common/request-map.ts';
 
 export interface PendingRequestsOptions {
   /** Entries older than this are forgotten (the requester has long timed out). */
@@ -20,7 +21,7 @@ interface Entry {
 
 export class PendingRequests {
   /** service -> request id -> entry: plain number keys on the hot path. */
-  private readonly byService = new Map<number, Map<number, Entry>>();
+  private readonly byService = new Map<number, RequestMap<number, Entry>>();
   private count = 0;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
@@ -42,7 +43,7 @@ export class PendingRequests {
     const at = this.now();
     if (at >= this.nextSweep || this.count >= this.maxEntries) this.expire(at);
     let requests = this.byService.get(header.src.service);
-    if (!requests) this.byService.set(header.src.service, (requests = new Map()));
+    if (!requests) this.byService.set(header.src.service, (requests = new RequestMap()));
     if (!requests.has(header.requestId)) this.count++;
     requests.set(header.requestId, { header, at });
   }
@@ -88,7 +89,7 @@ export class PendingRequests {
       }
     }
     if (this.count < this.maxEntries) return;
-    const all: Array<[Map<number, Entry>, number, number]> = [];
+    const all: Array<[RequestMap<number, Entry>, number, number]> = [];
     for (const requests of this.byService.values()) for (const [id, e] of requests) all.push([requests, id, e.at]);
     all.sort((a, b) => a[2] - b[2]);
     for (const [requests, id] of all) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Router, type RouteAction } from './router.ts';
+import { Router, routeActions, type Origin, type RouteAction } from './router.ts';
 import type { NodeState, NodeView } from './discovery.ts';
 import { BROADCAST_NODE, LOCAL_NODE } from './endpoint.ts';
 import { Flag, type TransportHeader } from './header.ts';
@@ -27,6 +27,8 @@ function pkt(over: Partial<TransportHeader>): Packet {
   };
 }
 
+const route = (r: Router, p: Packet, origin: Origin): RouteAction[] => routeActions(r, p, origin);
+
 const registry = createRegistry();
 const errorCode = (a: RouteAction): string => (decodeEnvelope(a.packet.payload, registry).body as { code: string }).code;
 
@@ -39,7 +41,7 @@ function setup(): Router {
 
 describe('Router', () => {
   it('delivers local traffic to the owner and rewrites the local node', () => {
-    const [a] = setup().route(pkt({ dest: { node: LOCAL_NODE, service: 5 } }), { kind: 'local', endpointId: 'a' });
+    const [a] = route(setup(), pkt({ dest: { node: LOCAL_NODE, service: 5 } }), { kind: 'local', endpointId: 'a' });
     expect(a.kind).toBe('deliver');
     if (a.kind !== 'deliver') return;
     expect(a.endpointId).toBe('b');
@@ -50,7 +52,7 @@ describe('Router', () => {
   it('sends traffic for transport and discovering nodes to the uplink', () => {
     const r = setup();
     for (const node of [1, 4]) {
-      const [a] = r.route(pkt({ dest: { node, service: 5 } }), { kind: 'local', endpointId: 'a' });
+      const [a] = route(r, pkt({ dest: { node, service: 5 } }), { kind: 'local', endpointId: 'a' });
       expect(a).toMatchObject({ kind: 'uplink', node });
     }
   });
@@ -58,7 +60,7 @@ describe('Router', () => {
   it('answers requests for legacy-only, unreachable and unknown nodes with unreachable-node', () => {
     const r = setup();
     for (const node of [2, 3, 9]) {
-      const actions = r.route(pkt({ dest: { node, service: 5 } }), { kind: 'local', endpointId: 'a' });
+      const actions = route(r, pkt({ dest: { node, service: 5 } }), { kind: 'local', endpointId: 'a' });
       const reply = actions.find((x) => x.kind === 'deliver');
       expect(reply).toMatchObject({ endpointId: 'a' });
       expect(reply!.packet.header.flags).toBe(Flag.REPLY | Flag.ERROR);
@@ -68,12 +70,12 @@ describe('Router', () => {
   });
 
   it('drops one-way messages it cannot deliver without replying', () => {
-    const actions = setup().route(pkt({ flags: Flag.NOREPLY, requestId: 0, dest: { node: 2, service: 5 } }), { kind: 'local', endpointId: 'a' });
+    const actions = route(setup(), pkt({ flags: Flag.NOREPLY, requestId: 0, dest: { node: 2, service: 5 } }), { kind: 'local', endpointId: 'a' });
     expect(actions.map((a) => a.kind)).toEqual(['drop']);
   });
 
   it('answers a request for a missing service with no-such-service, back over the uplink', () => {
-    const actions = setup().route(pkt({ src: { node: 1, service: 7 }, dest: { node: 0, service: 77 } }), { kind: 'uplink', node: 1 });
+    const actions = route(setup(), pkt({ src: { node: 1, service: 7 }, dest: { node: 0, service: 77 } }), { kind: 'uplink', node: 1 });
     const reply = actions.find((a) => a.kind === 'uplink');
     expect(reply).toMatchObject({ node: 1 });
     expect(reply!.packet.header.dest).toEqual({ node: 1, service: 7 });
@@ -81,7 +83,7 @@ describe('Router', () => {
   });
 
   it('expands broadcasts to the local owner and every transport node', () => {
-    const actions = setup().route(pkt({ flags: Flag.NOREPLY, requestId: 0, dest: { node: BROADCAST_NODE, service: 5 } }),
+    const actions = route(setup(), pkt({ flags: Flag.NOREPLY, requestId: 0, dest: { node: BROADCAST_NODE, service: 5 } }),
       { kind: 'local', endpointId: 'a' });
     expect(actions.map((a) => (a.kind === 'uplink' ? `uplink:${a.node}` : a.kind === 'deliver' ? `deliver:${a.endpointId}` : a.kind)))
       .toEqual(['deliver:b', 'uplink:1', 'uplink:5']);
@@ -90,12 +92,12 @@ describe('Router', () => {
 
   it('refuses spoofed sources and transit traffic', () => {
     const r = setup();
-    expect(r.route(pkt({ src: { node: 0, service: 5 } }), { kind: 'local', endpointId: 'a' })[0].kind).toBe('drop');
-    expect(r.route(pkt({ src: { node: 3, service: 100 } }), { kind: 'local', endpointId: 'a' })[0].kind).toBe('drop');
-    expect(r.route(pkt({ src: { node: 1, service: 1 }, dest: { node: 5, service: 5 } }), { kind: 'uplink', node: 1 })[0].kind).toBe('drop');
-    expect(r.route(pkt({ src: { node: 5, service: 1 } }), { kind: 'uplink', node: 1 })[0].kind).toBe('drop');
+    expect(route(r, pkt({ src: { node: 0, service: 5 } }), { kind: 'local', endpointId: 'a' })[0].kind).toBe('drop');
+    expect(route(r, pkt({ src: { node: 3, service: 100 } }), { kind: 'local', endpointId: 'a' })[0].kind).toBe('drop');
+    expect(route(r, pkt({ src: { node: 1, service: 1 }, dest: { node: 5, service: 5 } }), { kind: 'uplink', node: 1 })[0].kind).toBe('drop');
+    expect(route(r, pkt({ src: { node: 5, service: 1 } }), { kind: 'uplink', node: 1 })[0].kind).toBe('drop');
     // The tunnel does not know the sender: the header's source is used.
-    expect(r.route(pkt({ src: { node: 5, service: 1 } }), { kind: 'uplink' })[0].kind).toBe('deliver');
+    expect(route(r, pkt({ src: { node: 5, service: 1 } }), { kind: 'uplink' })[0].kind).toBe('deliver');
   });
 
   it('keeps service ownership exclusive and releases it on disconnect', () => {
@@ -107,12 +109,12 @@ describe('Router', () => {
   });
 
   it('sends replies even to a node it took for legacy-only (it asked, so it speaks the protocol)', () => {
-    const actions = setup().route(pkt({ flags: Flag.REPLY, src: { node: 0, service: 5 }, dest: { node: 2, service: 7 } }), { kind: 'local', endpointId: 'b' });
+    const actions = route(setup(), pkt({ flags: Flag.REPLY, src: { node: 0, service: 5 }, dest: { node: 2, service: 7 } }), { kind: 'local', endpointId: 'b' });
     expect(actions).toMatchObject([{ kind: 'uplink', node: 2 }]);
   });
 
   it('drops replies whose requester has gone', () => {
-    const actions = setup().route(pkt({ flags: Flag.REPLY, src: { node: 1, service: 1 }, dest: { node: 0, service: 999 } }), { kind: 'uplink', node: 1 });
+    const actions = route(setup(), pkt({ flags: Flag.REPLY, src: { node: 1, service: 1 }, dest: { node: 0, service: 999 } }), { kind: 'uplink', node: 1 });
     expect(actions.map((a) => a.kind)).toEqual(['drop']);
   });
 });

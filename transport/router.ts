@@ -1,6 +1,7 @@
-// The routing core of transportd, without I/O: decides for each packet
-// whether it goes to a local endpoint, out through the uplink, or back to
-// its sender as an error reply. transportd carries out the actions.
+// Routing decisions, without I/O: for each packet, whether it goes to a
+// local endpoint, out through the uplink, or back to its sender as an error
+// reply. The router tells a RouteSink (transportd) what to do, one call per
+// action: no lists or action objects on the per-packet path.
 
 import { BROADCAST_NODE, LOCAL_NODE, formatEndpoint } from './endpoint.ts';
 import { kindOf } from './header.ts';
@@ -12,10 +13,18 @@ import type { NodeView } from './discovery.ts';
 /** Where a packet came from: a local endpoint (by id) or the uplink (sending node if the uplink knows it). */
 export type Origin = { kind: 'local'; endpointId: string } | { kind: 'uplink'; node?: number };
 
+/** What transportd does with a routed packet. */
+export interface RouteSink {
+  deliver(endpointId: string, packet: Packet): void;
+  uplink(node: number, packet: Packet): void;
+  /** `level`: warn for packets that break the rules, debug for expected losses. */
+  drop(reason: string, packet: Packet, level: 'warn' | 'debug'): void;
+}
+
+/** One sink call, as data (tests and tools: see routeActions). */
 export type RouteAction =
   | { kind: 'deliver'; endpointId: string; packet: Packet }
   | { kind: 'uplink'; node: number; packet: Packet }
-  /** `level`: warn for packets that break the rules, debug for expected losses. */
   | { kind: 'drop'; reason: string; packet: Packet; level: 'warn' | 'debug' };
 
 export class Router {
@@ -51,81 +60,86 @@ export class Router {
     return [...this.owners].map(([service, endpointId]) => ({ service, endpointId })).sort((a, b) => a.service - b.service);
   }
 
-  route(packet: Packet, origin: Origin): RouteAction[] {
+  route(packet: Packet, origin: Origin, out: RouteSink): void {
     const h = packet.header;
     if (origin.kind === 'local') {
-      if (h.src.node !== LOCAL_NODE && h.src.node !== this.node) return [drop(packet, `source node ${h.src.node} is not this node`)];
+      if (h.src.node !== LOCAL_NODE && h.src.node !== this.node) return out.drop(`source node ${h.src.node} is not this node`, packet, 'warn');
       if (this.owners.get(h.src.service) !== origin.endpointId) {
-        return [drop(packet, `source service ${h.src.service} is not held by ${origin.endpointId}`)];
+        return out.drop(`source service ${h.src.service} is not held by ${origin.endpointId}`, packet, 'warn');
       }
       // Clients that know their node already address it concretely: nothing to rewrite.
-      if (h.src.node === this.node && h.dest.node !== LOCAL_NODE) return this.forward(packet);
+      if (h.src.node === this.node && h.dest.node !== LOCAL_NODE) return this.forward(packet, out);
       const dest = h.dest.node === LOCAL_NODE ? { ...h.dest, node: this.node } : h.dest;
-      return this.forward(withHeader(packet, { src: { ...h.src, node: this.node }, dest }));
+      return this.forward(withHeader(packet, { src: { ...h.src, node: this.node }, dest }), out);
     }
-    if (h.dest.node !== this.node) return [drop(packet, `addressed to node ${h.dest.node}; transportd does not relay`)];
-    if (h.src.node === LOCAL_NODE || h.src.node === BROADCAST_NODE) return [drop(packet, 'uplink packet without a concrete source node')];
+    if (h.dest.node !== this.node) return out.drop(`addressed to node ${h.dest.node}; transportd does not relay`, packet, 'warn');
+    if (h.src.node === LOCAL_NODE || h.src.node === BROADCAST_NODE) return out.drop('uplink packet without a concrete source node', packet, 'warn');
     if (origin.node !== undefined && origin.node !== h.src.node) {
-      return [drop(packet, `source node ${h.src.node} does not match the sending node ${origin.node}`)];
+      return out.drop(`source node ${h.src.node} does not match the sending node ${origin.node}`, packet, 'warn');
     }
-    return this.forward(packet);
-  }
-
-  private forward(packet: Packet): RouteAction[] {
-    const dest = packet.header.dest;
-    if (dest.node === BROADCAST_NODE) return this.broadcast(packet);
-    if (dest.node === this.node) return this.deliverLocal(packet);
-    const state = this.view.stateOf(dest.node);
-    switch (state) {
-      case 'transport':
-      case 'discovering': // optimistic: the hello may still be on its way
-        return [{ kind: 'uplink', node: dest.node, packet }];
-      case 'legacy-only':
-        // A reply answers someone who asked us, so something there does speak the protocol.
-        if (kindOf(packet.header.flags) === 'reply') return [{ kind: 'uplink', node: dest.node, packet }];
-        return this.reject(packet, new UnreachableNodeError(dest.node, 'no transportd runs there (legacy-only node)'));
-      case 'unreachable':
-        return this.reject(packet, new UnreachableNodeError(dest.node, 'the uplink cannot reach it'));
-      default:
-        return this.reject(packet, new UnreachableNodeError(dest.node, 'not a known cluster node'));
-    }
-  }
-
-  private deliverLocal(packet: Packet): RouteAction[] {
-    const owner = this.owners.get(packet.header.dest.service);
-    if (owner !== undefined) return [{ kind: 'deliver', endpointId: owner, packet }];
-    return this.reject(packet, new NoSuchServiceError({ ...packet.header.dest }));
-  }
-
-  private broadcast(packet: Packet): RouteAction[] {
-    const actions: RouteAction[] = [];
-    const owner = this.owners.get(packet.header.dest.service);
-    const here = sharingPayload(packet, { dest: { ...packet.header.dest, node: this.node } });
-    if (owner !== undefined) actions.push({ kind: 'deliver', endpointId: owner, packet: here });
-    for (const node of this.view.transportNodes()) {
-      if (node === this.node) continue;
-      actions.push({ kind: 'uplink', node, packet: sharingPayload(packet, { dest: { ...packet.header.dest, node } }) });
-    }
-    return actions;
+    this.forward(packet, out);
   }
 
   /** Requests get an error reply routed back to their source; other packets are dropped. */
-  reject(packet: Packet, error: TransportError): RouteAction[] {
+  reject(packet: Packet, error: TransportError, out: RouteSink): void {
     if (kindOf(packet.header.flags) !== 'request') {
-      return [drop(packet, `${error.message} (${kindOf(packet.header.flags)} to ${formatEndpoint(packet.header.dest)})`)];
+      return out.drop(`${error.message} (${kindOf(packet.header.flags)} to ${formatEndpoint(packet.header.dest)})`, packet, 'warn');
     }
     const reply = buildErrorReply(packet.header, toWireError(error, this.node));
     const back = reply.header.dest;
-    const log = drop(packet, `${error.message}; error reply sent`, 'debug');
+    out.drop(`${error.message}; error reply sent`, packet, 'debug');
     if (back.node === this.node) {
       const owner = this.owners.get(back.service);
-      return owner === undefined ? [log] : [log, { kind: 'deliver', endpointId: owner, packet: reply }];
+      if (owner !== undefined) out.deliver(owner, reply);
+      return;
     }
-    return this.view.stateOf(back.node) === 'unknown' ? [log] : [log, { kind: 'uplink', node: back.node, packet: reply }];
+    if (this.view.stateOf(back.node) !== 'unknown') out.uplink(back.node, reply);
+  }
+
+  private forward(packet: Packet, out: RouteSink): void {
+    const dest = packet.header.dest;
+    if (dest.node === BROADCAST_NODE) return this.broadcast(packet, out);
+    if (dest.node === this.node) return this.deliverLocal(packet, out);
+    switch (this.view.stateOf(dest.node)) {
+      case 'transport':
+      case 'discovering': // optimistic: the hello may still be on its way
+        return out.uplink(dest.node, packet);
+      case 'legacy-only':
+        // A reply answers someone who asked us, so something there does speak the protocol.
+        if (kindOf(packet.header.flags) === 'reply') return out.uplink(dest.node, packet);
+        return this.reject(packet, new UnreachableNodeError(dest.node, 'no transportd runs there (legacy-only node)'), out);
+      case 'unreachable':
+        return this.reject(packet, new UnreachableNodeError(dest.node, 'the uplink cannot reach it'), out);
+      default:
+        return this.reject(packet, new UnreachableNodeError(dest.node, 'not a known cluster node'), out);
+    }
+  }
+
+  private deliverLocal(packet: Packet, out: RouteSink): void {
+    const owner = this.owners.get(packet.header.dest.service);
+    if (owner !== undefined) return out.deliver(owner, packet);
+    this.reject(packet, new NoSuchServiceError({ ...packet.header.dest }), out);
+  }
+
+  private broadcast(packet: Packet, out: RouteSink): void {
+    const owner = this.owners.get(packet.header.dest.service);
+    if (owner !== undefined) out.deliver(owner, sharingPayload(packet, { dest: { ...packet.header.dest, node: this.node } }));
+    for (const node of this.view.transportNodes()) {
+      if (node === this.node) continue;
+      out.uplink(node, sharingPayload(packet, { dest: { ...packet.header.dest, node } }));
+    }
   }
 }
 
-function drop(packet: Packet, reason: string, level: 'warn' | 'debug' = 'warn'): RouteAction {
-  return { kind: 'drop', reason, packet, level };
+/** The sink calls route() (or reject(), when `error` is given) makes, as a list. */
+export function routeActions(router: Router, packet: Packet, origin: Origin, error?: TransportError): RouteAction[] {
+  const actions: RouteAction[] = [];
+  const sink: RouteSink = {
+    deliver: (endpointId, p) => void actions.push({ kind: 'deliver', endpointId, packet: p }),
+    uplink: (node, p) => void actions.push({ kind: 'uplink', node, packet: p }),
+    drop: (reason, p, level) => void actions.push({ kind: 'drop', reason, packet: p, level }),
+  };
+  if (error) router.reject(packet, error, sink);
+  else router.route(packet, origin, sink);
+  return actions;
 }
-

@@ -15,7 +15,7 @@ import {
 } from './errors.ts';
 import { ServiceDispatcher } from './dispatcher.ts';
 import { Discovery, type HelloBody } from './discovery.ts';
-import { Router, type Origin, type RouteAction } from './router.ts';
+import { Router, type Origin, type RouteSink } from './router.ts';
 import { createBuiltinService, type TransportStatus } from './builtin-service.ts';
 import { PendingRequests } from './pending-requests.ts';
 import { buildErrorReply, buildPacket, buildReply, decodeEnvelope } from './message.ts';
@@ -49,9 +49,12 @@ interface Connection {
   link: PacketLink;
   name: string;
   attached: boolean;
+  /** The router's view of this connection, made once (not per packet). */
+  origin: Origin;
 }
 
 const INTERNAL_CONTROL = 'internal:control';
+const UPLINK_UNKNOWN_SENDER: Origin = { kind: 'uplink' };
 const EMPTY_PAYLOAD = Buffer.alloc(0);
 const INTERNAL_BUILTIN = 'internal:builtin';
 const INTERNAL_NAMES: Record<string, string> = { [INTERNAL_CONTROL]: 'transportd', [INTERNAL_BUILTIN]: 'builtin' };
@@ -71,6 +74,8 @@ export class Transportd {
   private readonly pending: PendingRequests;
   private readonly internal = new Map<string, ServiceDispatcher>();
   private readonly connections = new Map<string, Connection>();
+  private readonly internalOrigins = new Map<string, Origin>();
+  private readonly uplinkOrigins = new Map<number, Origin>();
   private server: Server | undefined;
   private startedAt = 0;
   private nextConnection = 1;
@@ -197,6 +202,7 @@ export class Transportd {
     });
     this.internal.set(INTERNAL_CONTROL, control);
     this.internal.set(INTERNAL_BUILTIN, builtin);
+    for (const endpointId of this.internal.keys()) this.internalOrigins.set(endpointId, { kind: 'local', endpointId });
     this.router.claim(INTERNAL_CONTROL, CONTROL_SERVICE);
     this.router.claim(INTERNAL_BUILTIN, BUILTIN_SERVICE);
   }
@@ -226,11 +232,12 @@ export class Transportd {
   }
 
   private acceptLink(link: PacketLink): void {
-    const conn: Connection = { id: `conn:${this.nextConnection++}`, link, name: 'unattached', attached: false };
+    const id = `conn:${this.nextConnection++}`;
+    const conn: Connection = { id, link, name: 'unattached', attached: false, origin: { kind: 'local', endpointId: id } };
     this.connections.set(conn.id, conn);
     link.start({
       packet: (p) => this.fromLocal(conn, p),
-      invalid: (error, raw) => this.rejectInvalid(error, raw, (reply) => link.send(reply), { kind: 'local', endpointId: conn.id }),
+      invalid: (error, raw) => this.rejectInvalid(error, raw, (reply) => link.send(reply), conn.origin),
       close: (err) => {
         this.connections.delete(conn.id);
         const released = this.router.releaseAll(conn.id);
@@ -246,7 +253,7 @@ export class Transportd {
       this.attach(conn, packet);
       return;
     }
-    this.execute(this.router.route(packet, { kind: 'local', endpointId: conn.id }));
+    this.router.route(packet, conn.origin, this.sink);
   }
 
   /** The first packet on a connection must be a transportd.attach request. */
@@ -320,7 +327,7 @@ export class Transportd {
     const h = packet.header;
     if (isConcreteNode(h.src.node)) this.discovery.trafficFrom(h.src.node);
     if (h.flags & Flag.REPLY) this.pending.settle(h.src.node, h.dest.service, h.requestId);
-    this.execute(this.router.route(packet, { kind: 'uplink', node: from }));
+    this.router.route(packet, from === undefined ? UPLINK_UNKNOWN_SENDER : this.uplinkOrigin(from), this.sink);
   }
 
   /**
@@ -352,24 +359,24 @@ export class Transportd {
 
   // ---- carrying out routing decisions ----
 
-  private execute(actions: RouteAction[]): void {
-    for (const action of actions) {
-      switch (action.kind) {
-        case 'deliver':
-          this.deliver(action.endpointId, action.packet);
-          break;
-        case 'uplink':
-          if (!this.toUplink(action.node, action.packet)) {
-            this.execute(this.router.reject(action.packet, new UnreachableNodeError(action.node, 'the uplink cannot reach it')));
-          } else if (action.packet.header.flags & Flag.REQUEST) {
-            this.pending.add(action.packet.header);
-          }
-          break;
-        case 'drop':
-          this.logger[action.level]({ reason: action.reason, header: action.packet.header }, 'packet dropped');
-          break;
+  /** What the router's decisions do here. */
+  private readonly sink: RouteSink = {
+    deliver: (endpointId, packet) => this.deliver(endpointId, packet),
+    uplink: (node, packet) => {
+      if (!this.toUplink(node, packet)) {
+        this.router.reject(packet, new UnreachableNodeError(node, 'the uplink cannot reach it'), this.sink);
+      } else if (packet.header.flags & Flag.REQUEST) {
+        this.pending.add(packet.header);
       }
-    }
+    },
+    drop: (reason, packet, level) => this.logger[level]({ reason, header: packet.header }, 'packet dropped'),
+  };
+
+  /** Origins of uplink packets by sending node, made once per node. */
+  private uplinkOrigin(node: number): Origin {
+    let origin = this.uplinkOrigins.get(node);
+    if (!origin) this.uplinkOrigins.set(node, (origin = { kind: 'uplink', node }));
+    return origin;
   }
 
   /** Encodes once, in place when the packet has room, leaving room for the carrier's own headers when it takes them. */
@@ -387,14 +394,14 @@ export class Transportd {
     if (headers.length === 0) return;
     this.logger.info({ peer: node, requests: headers.length, reason }, 'failing requests pending to a lost node');
     const error = new UnreachableNodeError(node, reason);
-    for (const header of headers) this.execute(this.router.reject({ header, payload: EMPTY_PAYLOAD }, error));
+    for (const header of headers) this.router.reject({ header, payload: EMPTY_PAYLOAD }, error, this.sink);
   }
 
   private deliver(endpointId: string, packet: Packet): void {
     const service = this.internal.get(endpointId);
     if (service) {
       service.dispatchTo(packet, (reply) => {
-        if (this.running) this.execute(this.router.route(reply, { kind: 'local', endpointId }));
+        if (this.running) this.router.route(reply, this.internalOrigins.get(endpointId)!, this.sink);
       });
       return;
     }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { NodeFlag, TunnelFlag } from '../legacy/protocol/constants.ts';
 import { createLogger, type Logger } from '../legacy/common/log.ts';
 import {
-  decodeEnvelope, encodeEnvelope, writeEnvelopeHeader, ENVELOPE_SIZE, EnvelopeKind, type Envelope, type EnvelopeKindCode,
+  checkEnvelopeHeader, decodeEnvelope, encodeEnvelope, writeEnvelopeHeader, ENVELOPE_SIZE, EnvelopeKind, type Envelope, type EnvelopeKindCode,
 } from './envelope.ts';
 import {
   TunnelAbortedError, TunnelClosedError, TunnelDisconnectedError, TunnelTimeoutError, TunnelUnreachableError,
@@ -156,7 +156,7 @@ export class TunnelEndpoint extends EventEmitter {
       this.deliverLocally({ kind: EnvelopeKind.NOREPLY, srcPnn: pnn, dstPnn: pnn, requestId: 0, payload: frame.subarray(room + ENVELOPE_SIZE) });
       return;
     }
-    writeEnvelopeHeader(frame, { kind: EnvelopeKind.NOREPLY, srcPnn: this.pnn, dstPnn: pnn, requestId: 0 }, room);
+    writeEnvelopeHeader(frame, room, EnvelopeKind.NOREPLY, this.pnn, pnn, 0);
     this.port.sendTunnelFrame(pnn, this.tunnelId, TunnelFlag.NOREPLY, frame);
   }
 
@@ -261,19 +261,28 @@ export class TunnelEndpoint extends EventEmitter {
   }
 
   private onPacket(p: TunnelPacketIn): void {
-    let envelope: Envelope;
+    const data = p.data;
+    let kind: EnvelopeKindCode;
     try {
-      envelope = decodeEnvelope(p.data);
+      kind = checkEnvelopeHeader(data);
     } catch (err) {
-      this.log.warn({ err, delivering: p.srcnode, bytes: p.data.length }, 'dropping tunnel packet with a bad envelope');
+      this.log.warn({ err, delivering: p.srcnode, bytes: data.length }, 'dropping tunnel packet with a bad envelope');
       this.emit('bad-packet', err);
       return;
     }
-    if (envelope.dstPnn !== this.pnnValue) {
-      this.log.warn({ dst: envelope.dstPnn }, 'dropping tunnel packet addressed to another node');
+    const dstPnn = data.readUInt32BE(8);
+    if (dstPnn !== this.pnnValue) {
+      this.log.warn({ dst: dstPnn }, 'dropping tunnel packet addressed to another node');
       return;
     }
-    this.handleEnvelope(envelope);
+    // Datagrams carry the transport: handed on without building an envelope object.
+    if (kind === EnvelopeKind.NOREPLY && !this.closed) this.deliverDatagram(data.readUInt32BE(4), data.subarray(ENVELOPE_SIZE));
+    else this.handleEnvelope(decodeEnvelope(data));
+  }
+
+  private deliverDatagram(from: number, payload: Buffer): void {
+    if (this.datagramHandler) this.datagramHandler(from, payload);
+    else this.log.debug({ from }, 'datagram without a handler');
   }
 
   private handleEnvelope(e: Envelope): void {
@@ -290,8 +299,7 @@ export class TunnelEndpoint extends EventEmitter {
         this.transmit(e.srcPnn, EnvelopeKind.PROBE_REPLY, e.requestId, this.probeInfo());
         return;
       case EnvelopeKind.NOREPLY:
-        if (this.datagramHandler) this.datagramHandler(e.srcPnn, e.payload);
-        else this.log.debug({ from: e.srcPnn }, 'datagram without a handler');
+        this.deliverDatagram(e.srcPnn, e.payload);
         return;
       case EnvelopeKind.REQUEST:
         void this.answer(e);

@@ -47,35 +47,44 @@ export class EnvelopeError extends Error {
 
 export function encodeEnvelope(e: Envelope): Buffer {
   const out = Buffer.allocUnsafe(ENVELOPE_SIZE + e.payload.length);
-  writeEnvelopeHeader(out, e);
+  writeEnvelopeHeader(out, 0, e.kind, e.srcPnn, e.dstPnn, e.requestId);
   e.payload.copy(out, ENVELOPE_SIZE);
   return out;
 }
 
-/** The 16 envelope bytes at offset `at` of `out` (a sender that reserved them need not copy its payload). */
-export function writeEnvelopeHeader(out: Buffer, e: Omit<Envelope, 'payload'>, at = 0): void {
+/**
+ * The 16 envelope bytes at offset `at` of `out` (a sender that reserved them
+ * need not copy its payload). Fields as arguments, not an object: this runs
+ * for every packet sent.
+ */
+export function writeEnvelopeHeader(out: Buffer, at: number, kind: EnvelopeKindCode, srcPnn: number, dstPnn: number, requestId: number): void {
   putU16BE(out, at, ENVELOPE_MAGIC);
   out[at + 2] = ENVELOPE_VERSION;
-  out[at + 3] = e.kind;
-  putU32BE(out, at + 4, e.srcPnn);
-  putU32BE(out, at + 8, e.dstPnn);
-  putU32BE(out, at + 12, e.requestId);
+  out[at + 3] = kind;
+  putU32BE(out, at + 4, srcPnn);
+  putU32BE(out, at + 8, dstPnn);
+  putU32BE(out, at + 12, requestId);
 }
 
-export function decodeEnvelope(buf: Buffer): Envelope {
+/** Checks length, magic, version and kind of the envelope at the start of `buf`; returns the kind. */
+export function checkEnvelopeHeader(buf: Buffer): EnvelopeKindCode {
   if (buf.length < ENVELOPE_SIZE) {
     throw new EnvelopeError('length', 0, `needs ${ENVELOPE_SIZE} bytes, have ${buf.length}`);
   }
-  const magic = buf.readUInt16BE(0);
+  const magic = (buf[0] << 8) | buf[1];
   if (magic !== ENVELOPE_MAGIC) throw new EnvelopeError('magic', 0, `expected 0x5442, got 0x${magic.toString(16)}`);
-  const version = buf.readUInt8(2);
-  if (version !== ENVELOPE_VERSION) throw new EnvelopeError('version', 2, `unsupported version ${version}`);
-  const kind = buf.readUInt8(3);
+  if (buf[2] !== ENVELOPE_VERSION) throw new EnvelopeError('version', 2, `unsupported version ${buf[2]}`);
+  const kind = buf[3];
   if (kind < EnvelopeKind.REQUEST || kind > EnvelopeKind.PROBE_REPLY) {
     throw new EnvelopeError('kind', 3, `unknown kind ${kind}`);
   }
+  return kind as EnvelopeKindCode;
+}
+
+export function decodeEnvelope(buf: Buffer): Envelope {
+  const kind = checkEnvelopeHeader(buf);
   return {
-    kind: kind as EnvelopeKindCode,
+    kind,
     srcPnn: buf.readUInt32BE(4),
     dstPnn: buf.readUInt32BE(8),
     requestId: buf.readUInt32BE(12),

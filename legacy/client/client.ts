@@ -377,10 +377,7 @@ export class LegacyClient extends ControlsApi {
       id.low = Number(opts.tunnelId & 0xffffffffn);
       id.high = Number(opts.tunnelId >> 32n);
     }
-    conn.write(writeTunnelFrameHeader(opts.frame, {
-      generation: 0, destnode: opts.destnode, srcnode: this.pnnValue, reqid: 0,
-      tunnelIdLow: id.low, tunnelIdHigh: id.high, flags: opts.flags ?? 0,
-    }));
+    conn.write(writeTunnelFrameHeader(opts.frame, opts.destnode, this.pnnValue, id.low, id.high, (opts.flags ?? 0) >>> 0));
   }
 
   /** Checks a tunnel destination (ctdbd drops broadcasts and CURRENT_NODE) and id, returns the live connection. */

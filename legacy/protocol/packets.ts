@@ -264,38 +264,31 @@ export function packetPadRanges(p: Packet, length: number): Array<[number, numbe
 /** Offset of the data in a REQ_TUNNEL: header (32) + tunnel id (8) + flags (4) + data length (4). */
 export const TUNNEL_DATA_OFFSET = 48;
 
-export interface TunnelFrameFields {
-  generation: number;
-  destnode: number;
-  srcnode: number;
-  reqid: number;
-  /** The u64 tunnel id as two u32 halves (see splitU64): no BigInt work per packet. */
-  tunnelIdLow: number;
-  tunnelIdHigh: number;
-  flags: number;
-}
-
 /**
  * Writes a REQ_TUNNEL's header and tunnel fields into the first
  * TUNNEL_DATA_OFFSET bytes of `frame`, whose data already follows them: a
  * sender that built its payload with that much room in front sends it without
  * another copy. The length is exact (padding 'none', as smbd sends; accepted
- * on the unix socket). Values are those a caller already checked.
+ * on the unix socket). Generation and reqid are 0 (ctdbd ignores them from
+ * clients); the u64 tunnel id comes as two u32 halves, so no BigInt work is
+ * done per packet. Fields as arguments, not an object: this runs per packet.
  */
-export function writeTunnelFrameHeader(frame: Buffer, f: TunnelFrameFields): Buffer {
+export function writeTunnelFrameHeader(
+  frame: Buffer, destnode: number, srcnode: number, tunnelIdLow: number, tunnelIdHigh: number, flags: number,
+): Buffer {
   const length = frame.length;
   if (length < TUNNEL_DATA_OFFSET) throw new CtdbEncodeError('REQ_TUNNEL', 'length', `${length} < ${TUNNEL_DATA_OFFSET}`);
   putU32LE(frame, 0, length);
   putU32LE(frame, 4, CTDB_MAGIC);
   putU32LE(frame, 8, CTDB_PROTOCOL);
-  putU32LE(frame, 12, f.generation);
+  putU32LE(frame, 12, 0);
   putU32LE(frame, 16, Operation.REQ_TUNNEL);
-  putU32LE(frame, 20, f.destnode);
-  putU32LE(frame, 24, f.srcnode);
-  putU32LE(frame, 28, f.reqid);
-  putU32LE(frame, 32, f.tunnelIdLow);
-  putU32LE(frame, 36, f.tunnelIdHigh);
-  putU32LE(frame, 40, f.flags);
+  putU32LE(frame, 20, destnode);
+  putU32LE(frame, 24, srcnode);
+  putU32LE(frame, 28, 0);
+  putU32LE(frame, 32, tunnelIdLow);
+  putU32LE(frame, 36, tunnelIdHigh);
+  putU32LE(frame, 40, flags);
   putU32LE(frame, 44, length - TUNNEL_DATA_OFFSET);
   return frame;
 }

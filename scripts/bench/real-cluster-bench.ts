@@ -2,12 +2,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RealLocalCluster } from '../local-cluster/index.ts';
+import { pinTickObjectShape } from '../../legacy/common/tick-shape.ts';
 
 /**
  * A real ctdbd cluster owned by one benchmark run: started in a temp dir,
  * always torn down (also on SIGINT/SIGTERM and process exit, by PID).
  */
 export async function withRealCluster<T>(nodes: number, body: (cluster: RealLocalCluster) => Promise<T>): Promise<T> {
+  // Before the cluster's ~8 s start can idle through a full GC (see tick-shape.ts): both sides measured alike.
+  pinTickObjectShape();
   const dir = await mkdtemp(join(tmpdir(), 'ctdb-bridge-bench-'));
   const cluster = new RealLocalCluster({ dir, nodes, ownerPid: process.pid });
   const killNow = () => cluster.killAllNow();

@@ -1,5 +1,10 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.ts';
+import { pinTickObjectShape } from '../../legacy/common/tick-shape.ts';
+
+// Before anything else can idle through a full GC (see tick-shape.ts): the
+// daemons and transportd started from here keep nextTick on V8's fast path.
+pinTickObjectShape();
 
 // The ctdb-bridge command line. Every subcommand lives in its own module
 // under commands/ and registers itself on the program.
