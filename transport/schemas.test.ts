@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRegistry } from './schemas.ts';
 import { InvalidPayloadError, UnknownMessageTypeError, VersionMismatchError } from './errors.ts';
@@ -67,5 +68,55 @@ describe('payload envelope', () => {
   it('bounds the encoded size and refuses unserialisable bodies', () => {
     expect(() => encodeEnvelope('a.b', 'x'.repeat(100), 64)).toThrow(PayloadTooLargeError);
     expect(() => encodeEnvelope('a.b', { n: 1n })).toThrow(InvalidPayloadError);
+    expect(() => encodeEnvelope('a.b', () => 1)).toThrow(InvalidPayloadError);
+  });
+  it('writes the canonical text, the same JSON as the envelope object', () => {
+    const body = { a: [1, 'é', null], 'b"c': { d: true } };
+    const text = encodeEnvelope('transport.ping', body).toString();
+    expect(text).toBe(JSON.stringify({ type: 'transport.ping', body }));
+    expect(encodeEnvelope('transport.ping', undefined).toString()).toBe('{"type":"transport.ping","body":null}');
+  });
+
+  /** What the general path (one JSON.parse of the whole text, then the shape check) makes of a text. */
+  const reference = (text: string): unknown => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return 'throws';
+    }
+    try {
+      registry.validateEnvelope(value);
+    } catch {
+      return 'throws';
+    }
+    return value;
+  };
+  const decoded = (text: string): unknown => {
+    try {
+      return decodeEnvelope(Buffer.from(text), registry);
+    } catch (err) {
+      expect(err).toBeInstanceOf(InvalidPayloadError);
+      return 'throws';
+    }
+  };
+
+  it('decodes every text exactly as one parse of the whole envelope would', () => {
+    const types = fc.constantFrom('transport.ping', 'transport.hello', 'not.defined', 'A b', 'x');
+    const variants = fc.tuple(types, fc.json(), fc.constantFrom(
+      (t: string, b: string) => `{"type":${JSON.stringify(t)},"body":${b}}`,
+      (t: string, b: string) => `{"type":${JSON.stringify(t)},"body":${b} }`,
+      (t: string, b: string) => `{ "type":${JSON.stringify(t)},"body":${b}}`,
+      (t: string, b: string) => `{"body":${b},"type":${JSON.stringify(t)}}`,
+      (t: string, b: string) => `{"type":${JSON.stringify(t)},"body":${b},"x":1}`,
+      (t: string, b: string) => `{"type":${JSON.stringify(t)},"body":${b}},"type":"a.b"}`,
+      (t: string, b: string) => `{"type":${JSON.stringify(t)},"body":${b},"type":"transport.ping"}`,
+      (t: string, b: string) => `{"type":${JSON.stringify(t)},"body":${b.slice(0, -1)}}`,
+      (t: string, b: string) => `{"type":"${t}\\","body":${b}}`,
+    ));
+    fc.assert(fc.property(variants, ([type, body, shape]) => {
+      const text = shape(type, body);
+      expect(decoded(text)).toEqual(reference(text));
+    }), { numRuns: 2000 });
   });
 });
