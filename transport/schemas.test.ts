@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createRegistry } from './schemas.ts';
+import { createRegistry, type MessageRegistry } from './schemas.ts';
 import { InvalidPayloadError, UnknownMessageTypeError, VersionMismatchError } from './errors.ts';
 import { decodeEnvelope, encodeEnvelope } from './message.ts';
 import { PayloadTooLargeError } from './errors.ts';
@@ -56,7 +56,7 @@ describe('message registry', () => {
 });
 
 describe('payload envelope', () => {
-  const registry = createRegistry();
+  const registry: MessageRegistry = createRegistry();
   it('round-trips', () => {
     expect(decodeEnvelope(encodeEnvelope('transport.ping', {}), registry)).toEqual({ type: 'transport.ping', body: {} });
   });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PacketFramer } from '../protocol/framing.ts';
-import { decodePacket, encodePacket, type Packet, type ReqControl } from '../protocol/packets.ts';
+import { TUNNEL_DATA_OFFSET, decodePacket, encodePacket, type Packet, type ReqControl, type ReqTunnel } from '../protocol/packets.ts';
 import { Node, Operation } from '../protocol/constants.ts';
 import { Control } from '../protocol/controls.ts';
 import { Srvid } from '../protocol/srvid.ts';
@@ -13,7 +13,7 @@ import { silentLogger } from '../common/log.ts';
 import { LegacyClient, type LegacyClientOptions } from './client.ts';
 import { ManualTimers } from './manual-timers.ts';
 import {
-  LegacyConnectError, LegacyControlTimeoutError, LegacyDisconnectedError, LegacyNotConnectedError,
+  LegacyConnectError, LegacyControlTimeoutError, LegacyDisconnectedError, LegacyInvalidArgumentError, LegacyNotConnectedError,
 } from './errors.ts';
 
 /**
@@ -24,6 +24,7 @@ import {
  */
 class ScriptedDaemon {
   readonly seen: ReqControl[] = [];
+  readonly tunnelPackets: ReqTunnel[] = [];
   readonly rawLengths: number[] = [];
   readonly sockets = new Set<Socket>();
   private server: Server | undefined;
@@ -61,6 +62,7 @@ class ScriptedDaemon {
     s.on('data', (chunk: Buffer) => framer.push(chunk, (bytes) => {
       this.rawLengths.push(bytes.length);
       const p = decodePacket(bytes);
+      if (p.operation === Operation.REQ_TUNNEL) this.tunnelPackets.push(p);
       if (p.operation !== Operation.REQ_CONTROL) return;
       this.seen.push(p);
       const status = this.answer(p);
@@ -165,6 +167,26 @@ describe('LegacyClient against a scripted daemon', () => {
       `${Control.REGISTER_SRVID}:ae01`, `${Control.REGISTER_SRVID}:${Srvid.LEADER.toString(16)}`, `${Control.TUNNEL_REGISTER}:ae02`,
     ].sort());
     expect(await client.ping()).toBe(1);
+  });
+
+  it('sends a tunnel frame built in place: exact length, the same packet as sendTunnel', async () => {
+    const { daemon, client } = await setup();
+    await client.connect();
+    const data = Buffer.from('payload of 21 bytes..');
+    const frame = Buffer.alloc(TUNNEL_DATA_OFFSET + data.length, 0xff);
+    data.copy(frame, TUNNEL_DATA_OFFSET);
+    const tunnelId = 0xcb1d0000000000ffn;
+    client.sendTunnelFrame({ destnode: 1, tunnelId, flags: 16, frame });
+    client.sendTunnelFrame({ destnode: 2, tunnelId, frame: Buffer.concat([Buffer.alloc(TUNNEL_DATA_OFFSET), data]) });
+    client.sendTunnel({ destnode: 1, tunnelId, flags: 16, data });
+    for (let i = 0; i < 100 && daemon.tunnelPackets.length < 3; i++) await sleep(5);
+    const [first, second, copied] = daemon.tunnelPackets;
+    expect(first).toMatchObject({ destnode: 1, srcnode: 3, reqid: 0, tunnelId, flags: 16, length: TUNNEL_DATA_OFFSET + data.length });
+    expect(first.data).toEqual(data);
+    expect(second).toMatchObject({ destnode: 2, tunnelId, flags: 0 });
+    expect({ ...first, length: 0 }).toEqual({ ...copied, length: 0 });
+    expect(() => client.sendTunnelFrame({ destnode: Node.CURRENT, tunnelId, frame })).toThrow(LegacyInvalidArgumentError);
+    expect(() => client.sendTunnelFrame({ destnode: 1, tunnelId: -1n, frame })).toThrow(LegacyInvalidArgumentError);
   });
 
   it('dispatches messages, tunnel packets and leader broadcasts; a throwing handler breaks nothing', async () => {

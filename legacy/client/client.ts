@@ -355,7 +355,8 @@ export class LegacyClient extends ControlsApi {
    * PNN and the tunnel id is registered on the local daemon (behaviour.md §3).
    */
   sendTunnel(opts: TunnelSendOptions): void {
-    const conn = this.tunnelConnection(opts.destnode, opts.tunnelId);
+    checkU64(opts.tunnelId, 'tunnelId');
+    const conn = this.tunnelConnection(opts.destnode);
     conn.send({
       operation: Operation.REQ_TUNNEL, generation: 0, destnode: opts.destnode, srcnode: this.pnnValue,
       reqid: opts.reqid ?? 0, tunnelId: opts.tunnelId, flags: (opts.flags ?? 0) >>> 0, data: opts.data ?? EMPTY,
@@ -370,23 +371,23 @@ export class LegacyClient extends ControlsApi {
    */
   sendTunnelFrame(opts: { destnode: number; tunnelId: bigint; flags?: number; frame: Buffer }): void {
     const id = this.lastTunnelId;
-    // The id was checked when it was first split; BigInt range checks cost more than the rest of the send.
-    const conn = id.value === opts.tunnelId ? this.tunnelConnection(opts.destnode) : this.tunnelConnection(opts.destnode, opts.tunnelId);
     if (id.value !== opts.tunnelId) {
+      // Checked and split once per id: BigInt work costs more than the rest of the send.
+      checkU64(opts.tunnelId, 'tunnelId');
       id.value = opts.tunnelId;
       id.low = Number(opts.tunnelId & 0xffffffffn);
       id.high = Number(opts.tunnelId >> 32n);
     }
+    const conn = this.tunnelConnection(opts.destnode);
     conn.write(writeTunnelFrameHeader(opts.frame, opts.destnode, this.pnnValue, id.low, id.high, (opts.flags ?? 0) >>> 0));
   }
 
-  /** Checks a tunnel destination (ctdbd drops broadcasts and CURRENT_NODE) and id, returns the live connection. */
-  private tunnelConnection(destnode: number, tunnelId?: bigint): LegacyConnection {
+  /** Checks a tunnel destination (ctdbd drops broadcasts and CURRENT_NODE) and returns the live connection. */
+  private tunnelConnection(destnode: number): LegacyConnection {
     checkNode(destnode);
     if (destnode === Node.CURRENT || isBroadcastNode(destnode)) {
       throw new LegacyInvalidArgumentError(`tunnel packets need a concrete PNN, got ${nodeLabel(destnode)}`);
     }
-    if (tunnelId !== undefined) checkU64(tunnelId, 'tunnelId');
     return this.usableConnection('tunnel');
   }
 
