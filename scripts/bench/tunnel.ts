@@ -5,8 +5,10 @@
 //    on node 1 over the tunnel uplink (transportd -> ctdbd -> ctdbd ->
 //    transportd and back), vs a raw REQ_MESSAGE round trip through the same
 //    two ctdbds (LegacyClient on node 0 -> SRVID on node 1, echoed back to an
-//    SRVID on node 0). Same 64-byte payload, sequential, batches alternating.
-//    Target: tunnel/raw <= 1.1.
+//    SRVID on node 0). Same 64-byte payload, sequential, batch order rotating.
+//    Target: tunnel/raw <= 1.1. A third path, the raw echo plus only the JSON
+//    work any JSON payload needs (stringify, parse, both sides), shows the
+//    floor JSON payloads set, and what the transport adds above it.
 //  - throughput: requests/s with 32 in flight for 64 B, 1 KiB and 64 KiB JSON
 //    payloads over the tunnel, WebSocket (between the same node addresses) and
 //    in-process uplinks.
@@ -100,18 +102,37 @@ async function inprocPair(): Promise<Pair> {
   return transportPair([hub.createUplink(0), hub.createUplink(1)]);
 }
 
-/** Raw legacy round trip: message to node 1, echoed back to node 0, through the same ctdbds. */
-async function rawEcho(cluster: RealLocalCluster): Promise<{ roundTrip(payload: Buffer): Promise<void>; close(): Promise<void> }> {
+/** SRVIDs of the raw echo with JSON handling (below). */
+const JSON_PING_SRVID = 0xcb1d0000bec00003n;
+const JSON_PONG_SRVID = 0xcb1d0000bec00004n;
+
+interface RawEcho {
+  roundTrip(payload: unknown): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * Raw legacy round trip: message to node 1, echoed back to node 0, through
+ * the same ctdbds. `json`: each side also does the JSON work any JSON
+ * payload needs and nothing else (stringify + Buffer on send, toString +
+ * parse on receipt): the floor under the transport, which must do the same.
+ */
+async function rawEcho(cluster: RealLocalCluster, json: boolean): Promise<RawEcho> {
   const [a, b] = await Promise.all([0, 1].map((n) => LegacyClient.connect({
     socketPath: cluster.nodes[n].socketPath, logger: silentLogger('legacy-client'), trackLeader: false,
   })));
-  let wake: (() => void) | undefined;
-  await b.registerSrvid(PING_SRVID, (m: LegacyMessage) => b.sendMessage(a.pnn, PONG_SRVID, m.data));
-  await a.registerSrvid(PONG_SRVID, () => wake?.());
+  const [ping, pong] = json ? [JSON_PING_SRVID, JSON_PONG_SRVID] : [PING_SRVID, PONG_SRVID];
+  let wake: ((value: unknown) => void) | undefined;
+  await b.registerSrvid(ping, (m: LegacyMessage) => {
+    if (!json) return b.sendMessage(a.pnn, pong, m.data);
+    const request = JSON.parse(m.data.toString()) as { type: string; body: { data: string } };
+    b.sendMessage(a.pnn, pong, Buffer.from(JSON.stringify({ type: request.type, body: request.body.data.length })));
+  });
+  await a.registerSrvid(pong, (m: LegacyMessage) => wake?.(json ? (JSON.parse(m.data.toString()) as { body: unknown }).body : m.data));
   return {
-    roundTrip: (payload) => new Promise<void>((resolve) => {
+    roundTrip: (payload) => new Promise((resolve) => {
       wake = resolve;
-      a.sendMessage(b.pnn, PING_SRVID, payload);
+      a.sendMessage(b.pnn, ping, json ? Buffer.from(JSON.stringify({ type: 'bench.blob', body: payload })) : payload as Buffer);
     }),
     close: async () => {
       await a.close();
@@ -132,26 +153,32 @@ async function timeEach(n: number, once: () => Promise<unknown>): Promise<number
 
 await withRealCluster(2, async (cluster) => {
   const began = performance.now();
-  // ---- round trip, alternating ----
-  const raw = await rawEcho(cluster);
+  // ---- round trip, rotating the order each round ----
+  const raw = await rawEcho(cluster, false);
+  const rawJson = await rawEcho(cluster, true);
   const tunnel = await tunnelPair(cluster);
   const payload = Buffer.from(JSON.stringify({ type: 'bench.blob', body: bodyOfSize(64) }));
   const body = bodyOfSize(64);
-  const rtt = { raw: [] as number[], tunnel: [] as number[] };
+  const paths = {
+    raw: () => raw.roundTrip(payload),
+    json: () => rawJson.roundTrip(body),
+    tunnel: () => tunnel.requester.request({ node: 1, service: BENCH_SERVICE }, 'bench.blob', body),
+  };
+  const kinds = ['raw', 'json', 'tunnel'] as const;
+  const rtt: Record<(typeof kinds)[number], number[]> = { raw: [], json: [], tunnel: [] };
   const roundRatios: number[] = [];
-  const runRaw = () => timeEach(RTTS, () => raw.roundTrip(payload));
-  const runTunnel = () => timeEach(RTTS, () => tunnel.requester.request({ node: 1, service: BENCH_SERVICE }, 'bench.blob', body));
-  await runRaw();
-  await runTunnel(); // warm-up
+  for (const kind of kinds) await timeEach(RTTS, paths[kind]); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? (['raw', 'tunnel'] as const) : (['tunnel', 'raw'] as const);
-    const got: Record<string, number[]> = {};
-    for (const kind of order) got[kind] = kind === 'raw' ? await runRaw() : await runTunnel();
-    rtt.raw.push(...got.raw);
-    rtt.tunnel.push(...got.tunnel);
-    roundRatios.push(median(got.tunnel) / median(got.raw));
+    const got: Partial<Record<(typeof kinds)[number], number[]>> = {};
+    for (let i = 0; i < kinds.length; i++) {
+      const kind = kinds[(r + i) % kinds.length];
+      got[kind] = await timeEach(RTTS, paths[kind]);
+      rtt[kind].push(...got[kind]);
+    }
+    roundRatios.push(median(got.tunnel!) / median(got.raw!));
   }
   await raw.close();
+  await rawJson.close();
   // The transport's own work, hot, without any daemon: the same round trip over the in-process uplink.
   const hot = await inprocPair();
   const hotRtt = await timeEach(RTTS * 2, () => hot.requester.request({ node: 1, service: BENCH_SERVICE }, 'bench.blob', body));
@@ -174,11 +201,10 @@ await withRealCluster(2, async (cluster) => {
 
   const result = {
     rounds: ROUNDS, rttsPerRound: RTTS,
-    rttUs: {
-      raw: { median: median(rtt.raw), p99: percentile(rtt.raw, 99) },
-      tunnel: { median: median(rtt.tunnel), p99: percentile(rtt.tunnel, 99) },
-    },
+    rttUs: Object.fromEntries(kinds.map((k) => [k, { median: median(rtt[k]), p99: percentile(rtt[k], 99) }])),
     ratio: median(rtt.tunnel) / median(rtt.raw),
+    jsonFloorRatio: median(rtt.json) / median(rtt.raw),
+    overJsonFloor: median(rtt.tunnel) / median(rtt.json),
     inprocRttUs: median(hotRtt.slice(RTTS)),
     roundRatios,
     throughput: SIZES.map((size) => ({
@@ -192,13 +218,15 @@ await withRealCluster(2, async (cluster) => {
   }
   const f = (us: number) => `${us.toFixed(1)} us`;
   process.stdout.write(`round trip, 64 B payload, node 0 -> node 1 -> node 0 through two real ctdbd 4.17, ` +
-    `${ROUNDS} alternating rounds x ${RTTS}\n`);
+    `${ROUNDS} rounds x ${RTTS} per path, order rotating\n`);
+  const label = { raw: 'raw REQ_MESSAGE echo', json: 'raw echo + JSON work only', tunnel: 'transport over tunnel' };
   printTable([
     ['path', 'median', 'p99'],
-    ['raw REQ_MESSAGE echo', f(result.rttUs.raw.median), f(result.rttUs.raw.p99)],
-    ['transport over tunnel', f(result.rttUs.tunnel.median), f(result.rttUs.tunnel.p99)],
+    ...kinds.map((k) => [label[k], f(result.rttUs[k].median), f(result.rttUs[k].p99)]),
   ]);
   process.stdout.write(`tunnel/raw = ${result.ratio.toFixed(3)} (target <= 1.1); per round: ${roundRatios.map((r) => r.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`JSON floor: (raw + JSON work)/raw = ${result.jsonFloorRatio.toFixed(3)}; ` +
+    `tunnel/(raw + JSON work) = ${result.overJsonFloor.toFixed(3)} (what routing, validation, headers and the tunnel add)\n`);
   process.stdout.write(`for context: the same transport round trip over the in-process uplink (no daemon, hot): ${f(result.inprocRttUs)}\n\n`);
   process.stdout.write(`request/reply throughput, ${WINDOW} in flight, ${DURATION_MS} ms per cell (msg/s)\n`);
   printTable([
