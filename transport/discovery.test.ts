@@ -13,7 +13,8 @@ describe('Discovery', () => {
     vi.useFakeTimers();
     sent = [];
     d = new Discovery({
-      node: 0, sendHello: (n, w) => sent.push([n, w]), helloTimeoutMs: 1000, rehelloIntervalMs: 10_000, logger: silentLogger(),
+      node: 0, sendHello: (n, w) => sent.push([n, w]), helloTimeoutMs: 1000, rehelloIntervalMs: 10_000, livenessIntervalMs: 0,
+      logger: silentLogger(),
     });
   });
   afterEach(() => {
@@ -96,5 +97,142 @@ describe('Discovery', () => {
     d.start([{ node: 1, reachable: true }, { node: 2, reachable: true }]);
     d.sync([{ node: 1, reachable: true }, { node: 3, reachable: false }]);
     expect(d.list().map((n) => n.node)).toEqual([1, 3]);
+  });
+});
+
+describe('Discovery liveness (a transportd gone without bye)', () => {
+  const INTERVAL = 2000;
+  const TIMEOUT = 1000;
+  let sent: Array<[number, boolean]>;
+  let lost: Array<[number, string]>;
+  let d: Discovery;
+  const make = (livenessIntervalMs = INTERVAL, helloTimeoutMs = TIMEOUT) => {
+    d?.stop();
+    d = new Discovery({
+      node: 0, sendHello: (n, w) => sent.push([n, w]), helloTimeoutMs, rehelloIntervalMs: 60_000, livenessIntervalMs,
+      nodeLost: (n, reason) => lost.push([n, reason]), logger: silentLogger(),
+    });
+    d.start([{ node: 1, reachable: true }, { node: 2, reachable: true }]);
+    d.helloReceived(hello(1));
+    d.helloReceived(hello(2));
+    sent.length = 0;
+  };
+  beforeEach(() => {
+    // setImmediate too: the verdict on a probe waits for pending I/O.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'] });
+    sent = [];
+    lost = [];
+    make();
+  });
+  afterEach(() => {
+    d.stop();
+    vi.useRealTimers();
+  });
+
+  it('asks a silent transport node for a hello and takes it for legacy-only when it does not answer', () => {
+    const started = Date.now();
+    d.trafficFrom(2);
+    vi.advanceTimersByTime(INTERVAL); // both were heard (their hellos) since start: no probe yet
+    expect(sent).toEqual([]);
+    d.trafficFrom(2); // node 2 stays busy, node 1 is silent from now on
+    vi.advanceTimersByTime(INTERVAL);
+    expect(sent).toEqual([[1, true]]);
+    expect(d.stateOf(1)).toBe('transport');
+    vi.advanceTimersByTime(TIMEOUT - 1);
+    expect(d.stateOf(1)).toBe('transport');
+    expect(lost).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(d.stateOf(1)).toBe('transport'); // timed out; the verdict waits for I/O already pending (one more turn)
+    vi.advanceTimersByTime(1);
+    expect(d.stateOf(1)).toBe('legacy-only');
+    expect(d.transportNodes()).toEqual([2]);
+    expect(lost).toHaveLength(1);
+    expect(lost[0][0]).toBe(1);
+    expect(lost[0][1]).toMatch(/stopped answering/);
+    // Node 1's last packet was its hello at the start: lost at the documented bound, 2 x interval + timeout.
+    expect(Date.now() - started).toBeLessThanOrEqual(2 * INTERVAL + TIMEOUT + 1);
+    // Legacy-only nodes are not probed by liveness (the slower rehello asks them), and not lost twice.
+    sent.length = 0;
+    d.trafficFrom(2);
+    vi.advanceTimersByTime(INTERVAL);
+    expect(sent).toEqual([]);
+    expect(lost).toHaveLength(1);
+  });
+
+  it('sends no probe to a node whose traffic keeps arriving', () => {
+    for (let t = 0; t < 20_000; t += 500) {
+      d.trafficFrom(1);
+      d.trafficFrom(2);
+      vi.advanceTimersByTime(500);
+    }
+    expect(sent).toEqual([]);
+    expect(d.transportNodes()).toEqual([1, 2]);
+  });
+
+  it('keeps a node that answers the probe, by hello or by any other packet', () => {
+    vi.advanceTimersByTime(2 * INTERVAL);
+    expect(sent).toEqual([[1, true], [2, true]]);
+    vi.advanceTimersByTime(100);
+    expect(d.helloReceived(hello(1, { wantReply: false }))).toBe(false);
+    d.trafficFrom(2);
+    vi.advanceTimersByTime(TIMEOUT * 3);
+    expect(d.transportNodes()).toEqual([1, 2]);
+    expect(lost).toEqual([]);
+    // Silent again afterwards: probed again.
+    sent.length = 0;
+    vi.advanceTimersByTime(INTERVAL);
+    expect(sent).toEqual([[1, true], [2, true]]);
+  });
+
+  it('counts an answer queued behind its own late timer (this process was stalled) as an answer', () => {
+    vi.advanceTimersByTime(2 * INTERVAL);
+    expect(sent).toEqual([[1, true], [2, true]]);
+    // Due at the same instant as the probe timeout but scheduled after it: runs after the timer, before the verdict.
+    setTimeout(() => d.trafficFrom(1), TIMEOUT);
+    vi.advanceTimersByTime(TIMEOUT + 1);
+    expect(d.stateOf(1)).toBe('transport');
+    expect(d.stateOf(2)).toBe('legacy-only');
+  });
+
+  it('does not postpone the verdict with new probes when the timeout is longer than the interval', () => {
+    make(500, 3000);
+    vi.advanceTimersByTime(1000);
+    expect(sent).toEqual([[1, true], [2, true]]);
+    vi.advanceTimersByTime(2999);
+    expect(sent).toEqual([[1, true], [2, true]]);
+    expect(d.transportNodes()).toEqual([1, 2]);
+    vi.advanceTimersByTime(2);
+    expect(d.transportNodes()).toEqual([]);
+  });
+
+  it('takes a transportd restarted there (new bootId) for transport again', () => {
+    vi.advanceTimersByTime(2 * INTERVAL + TIMEOUT + 1);
+    expect(d.stateOf(1)).toBe('legacy-only');
+    // The new transportd says hello at start...
+    expect(d.helloReceived(hello(1, { bootId: 'boot-1-again' }))).toBe(true);
+    expect(d.stateOf(1)).toBe('transport');
+    expect(d.list().find((n) => n.node === 1)).toMatchObject({ state: 'transport', bootId: 'boot-1-again', software: 'sw' });
+    // ...and a packet from the old one, had it only been stalled, makes us ask at once.
+    sent.length = 0;
+    d.trafficFrom(2);
+    expect(d.stateOf(2)).toBe('discovering');
+    expect(sent).toEqual([[2, true]]);
+    d.helloReceived(hello(2, { wantReply: false }));
+    expect(d.transportNodes()).toEqual([1, 2]);
+  });
+
+  it('can be turned off', () => {
+    make(0);
+    vi.advanceTimersByTime(60_000);
+    expect(sent).toEqual([]);
+    expect(d.transportNodes()).toEqual([1, 2]);
+  });
+
+  it('sends nothing and loses no node after stop', () => {
+    vi.advanceTimersByTime(2 * INTERVAL);
+    d.stop();
+    vi.advanceTimersByTime(10 * INTERVAL);
+    expect(lost).toEqual([]);
+    expect(sent).toEqual([[1, true], [2, true]]);
   });
 });

@@ -1,6 +1,10 @@
 // Which nodes run a transportd. The uplink says which nodes exist and which
 // it can reach; hello/bye messages between transportds say which of those
 // run one. A reachable node that stays silent is legacy-only, never failed.
+// A transportd that dies without bye while its node stays up (SIGKILL, crash)
+// is noticed by liveness: a transport node silent for a whole liveness
+// interval is asked for a hello, and taken for legacy-only if it does not
+// answer within the hello timeout. Any packet from the node counts as life.
 
 import type { Logger } from 'pino';
 import type { NODE_STATES } from './schemas.ts';
@@ -44,39 +48,66 @@ export interface DiscoveryOptions {
   helloTimeoutMs?: number;
   /** Legacy-only nodes are asked again this often (a transportd may have started there). */
   rehelloIntervalMs?: number;
+  /**
+   * Transport nodes from which nothing arrived for a whole interval get a hello
+   * with wantReply (default 2000 ms; 0 turns liveness off). A dead transportd is
+   * legacy-only at most 2 x this + helloTimeoutMs after its last packet.
+   */
+  livenessIntervalMs?: number;
+  /** A transport node stopped answering and is now legacy-only (fail what waits on it). */
+  nodeLost?(node: number, reason: string): void;
   now?: () => number;
   logger: Logger;
 }
 
 interface Entry extends NodeInfo {
   reachable: boolean;
-  timer?: NodeJS.Timeout;
+  /** Hello timeout of a discovering node, or of a liveness probe. */
+  timer: NodeJS.Timeout | undefined;
   /** Our answer to its hello could not be sent (the carrier could not reach it yet). */
-  owesHello?: boolean;
+  owesHello: boolean;
+  /** Something arrived from the node since the last liveness sweep (set per packet: keep it a plain store). */
+  heard: boolean;
+  /** A liveness hello is out and its timeout armed. */
+  probing: boolean;
 }
+
+export const DEFAULT_HELLO_TIMEOUT_MS = 3000;
+export const DEFAULT_LIVENESS_INTERVAL_MS = 2000;
 
 export class Discovery implements NodeView {
   private readonly entries = new Map<number, Entry>();
   private interval: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private running = false;
   private readonly helloTimeoutMs: number;
+  private readonly livenessIntervalMs: number;
   private readonly now: () => number;
 
   constructor(private readonly opts: DiscoveryOptions) {
-    this.helloTimeoutMs = opts.helloTimeoutMs ?? 3000;
+    this.helloTimeoutMs = opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+    this.livenessIntervalMs = opts.livenessIntervalMs ?? DEFAULT_LIVENESS_INTERVAL_MS;
     this.now = opts.now ?? Date.now;
   }
 
   /** Starts with the uplink's node list; says hello to every reachable node. */
   start(known: Array<{ node: number; reachable: boolean }>): void {
+    this.running = true;
     this.sync(known);
     const every = this.opts.rehelloIntervalMs ?? 30_000;
     this.interval = setInterval(() => this.rehello(), every);
     this.interval.unref();
+    if (this.livenessIntervalMs > 0) {
+      this.livenessTimer = setInterval(() => this.livenessSweep(), this.livenessIntervalMs);
+      this.livenessTimer.unref();
+    }
   }
 
   stop(): void {
+    this.running = false;
     clearInterval(this.interval);
-    for (const e of this.entries.values()) clearTimeout(e.timer);
+    clearInterval(this.livenessTimer);
+    for (const e of this.entries.values()) this.clearTimer(e);
   }
 
   /** Re-reads the uplink's node list: new nodes are added, vanished ones dropped. */
@@ -87,7 +118,7 @@ export class Discovery implements NodeView {
       seen.add(node);
       const e = this.entries.get(node);
       if (!e) {
-        this.entries.set(node, { node, state: 'unreachable', since: this.iso(), reachable: false });
+        this.entries.set(node, this.newEntry(node, false));
         if (reachable) this.reachabilityChanged(node, true);
       } else if (e.reachable !== reachable) {
         this.reachabilityChanged(node, reachable);
@@ -95,7 +126,7 @@ export class Discovery implements NodeView {
     }
     for (const [node, e] of this.entries) {
       if (!seen.has(node)) {
-        clearTimeout(e.timer);
+        this.clearTimer(e);
         this.entries.delete(node);
       }
     }
@@ -105,7 +136,7 @@ export class Discovery implements NodeView {
     if (node === this.opts.node) return;
     let e = this.entries.get(node);
     if (!e) {
-      e = { node, state: 'unreachable', since: this.iso(), reachable: false };
+      e = this.newEntry(node, false);
       this.entries.set(node, e);
     }
     e.reachable = reachable;
@@ -129,11 +160,12 @@ export class Discovery implements NodeView {
     let e = this.entries.get(hello.node);
     if (!e) {
       // The uplink has not told us about this node yet; a packet from it proves it reachable.
-      e = { node: hello.node, state: 'unreachable', since: this.iso(), reachable: true };
+      e = this.newEntry(hello.node, true);
       this.entries.set(hello.node, e);
     }
     e.reachable = true;
-    clearTimeout(e.timer);
+    e.heard = true;
+    this.clearTimer(e);
     const restarted = e.bootId !== undefined && e.bootId !== hello.bootId;
     Object.assign(e, {
       software: hello.software, protocolVersions: hello.protocolVersions, bootId: hello.bootId,
@@ -157,10 +189,15 @@ export class Discovery implements NodeView {
     if (e) e.owesHello = true;
   }
 
-  /** A valid packet arrived from `node`: if we took it for legacy-only, ask again. */
+  /**
+   * A valid packet arrived from `node` (per packet: O(1), no allocation): it
+   * is alive; if we took it for legacy-only, ask again.
+   */
   trafficFrom(node: number): void {
     const e = this.entries.get(node);
-    if (!e || e.state !== 'legacy-only') return;
+    if (!e) return;
+    e.heard = true;
+    if (e.state !== 'legacy-only') return;
     this.setState(e, 'discovering');
     this.opts.sendHello(node, true);
     this.armTimeout(e);
@@ -185,15 +222,72 @@ export class Discovery implements NodeView {
   list(): NodeInfo[] {
     return [...this.entries.values()]
       .sort((a, b) => a.node - b.node)
-      .map(({ reachable: _r, timer: _t, owesHello: _o, ...info }) => info);
+      .map(({ reachable: _r, timer: _t, owesHello: _o, heard: _h, probing: _p, ...info }) => withoutUndefined(info));
+  }
+
+  private newEntry(node: number, reachable: boolean): Entry {
+    // Every field present from the start: one object shape for the per-packet lookup.
+    return {
+      node, state: 'unreachable', since: this.iso(), software: undefined, protocolVersions: undefined, bootId: undefined,
+      startedAt: undefined, services: undefined, reachable, timer: undefined, owesHello: false, heard: false, probing: false,
+    };
+  }
+
+  private clearTimer(e: Entry): void {
+    clearTimeout(e.timer);
+    e.timer = undefined;
+    e.probing = false;
   }
 
   private armTimeout(e: Entry): void {
-    clearTimeout(e.timer);
+    this.clearTimer(e);
     e.timer = setTimeout(() => {
       if (e.state === 'discovering') this.setState(e, 'legacy-only');
     }, this.helloTimeoutMs);
     e.timer.unref();
+  }
+
+  /**
+   * Every liveness interval: a transport node heard from since the last sweep
+   * is fine (its flag is reset); a silent one is asked for a hello. Busy links
+   * never get a probe, and the answer to one node's probe is traffic for the
+   * other side's sweep too.
+   */
+  private livenessSweep(): void {
+    for (const e of this.entries.values()) {
+      if (e.state !== 'transport' || e.probing) continue;
+      if (e.heard) {
+        e.heard = false;
+        continue;
+      }
+      this.probe(e);
+    }
+  }
+
+  private probe(e: Entry): void {
+    this.clearTimer(e);
+    e.probing = true;
+    this.opts.sendHello(e.node, true);
+    e.timer = setTimeout(() => {
+      e.timer = undefined;
+      // Judge after pending I/O: if this process was stalled itself, the answer may be queued behind the timer.
+      setImmediate(() => {
+        if (!e.probing) return;
+        e.probing = false;
+        if (this.running && e.state === 'transport' && !e.heard) this.lost(e);
+      });
+    }, this.helloTimeoutMs);
+    e.timer.unref();
+  }
+
+  /** Its transportd is gone without bye (killed, crashed, hung) while the uplink still reaches the node. */
+  private lost(e: Entry): void {
+    const reason = `its transportd stopped answering (silent for a liveness interval of ${this.livenessIntervalMs} ms, ` +
+      `no answer to a hello within ${this.helloTimeoutMs} ms)`;
+    this.opts.logger.info({ peer: e.node, bootId: e.bootId, livenessIntervalMs: this.livenessIntervalMs, helloTimeoutMs: this.helloTimeoutMs },
+      'transportd on node stopped answering; taking the node for legacy-only');
+    this.setState(e, 'legacy-only');
+    this.opts.nodeLost?.(e.node, reason);
   }
 
   private rehello(): void {
@@ -203,12 +297,13 @@ export class Discovery implements NodeView {
   }
 
   private setState(e: Entry, state: NodeState): void {
-    if (state !== 'transport' && state !== 'discovering') clearTimeout(e.timer);
+    if (state !== 'transport' && state !== 'discovering') this.clearTimer(e);
     if (state !== 'transport') {
-      delete e.software;
-      delete e.protocolVersions;
-      delete e.startedAt;
-      delete e.services;
+      // Cleared, not deleted: a delete would turn the entry into a slow dictionary object.
+      e.software = undefined;
+      e.protocolVersions = undefined;
+      e.startedAt = undefined;
+      e.services = undefined;
     }
     if (e.state === state) return;
     this.opts.logger.info({ peer: e.node, from: e.state, to: state }, 'node state changed');
@@ -219,4 +314,9 @@ export class Discovery implements NodeView {
   private iso(): string {
     return new Date(this.now()).toISOString();
   }
+}
+
+/** Status shows only the fields a node has (entries keep every field, set or not). */
+function withoutUndefined(info: NodeInfo): NodeInfo {
+  return Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) as unknown as NodeInfo;
 }

@@ -12,6 +12,9 @@ import { buildPacket, decodeEnvelope } from './message.ts';
 import { decodePacket, encodePacket, type Packet } from './packet.ts';
 import { Flag, Offset } from './header.ts';
 import type { TransportStatus } from './builtin-service.ts';
+import { InProcessHub, type InProcessUplink } from './uplinks/inproc.ts';
+import { Transportd } from './transportd.ts';
+import { silentLogger } from '../legacy/common/log.ts';
 
 const ECHO = 100;
 const EVENTS = 200;
@@ -265,5 +268,91 @@ describe('three transportds over the in-process uplink (node 3 is legacy-only)',
     await small.close();
     expect(await pending.catch((e) => e)).toBeInstanceOf(NotConnectedError);
     expect(await small.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'x' }).catch((e) => e)).toBeInstanceOf(NotConnectedError);
+  });
+});
+
+describe('a transportd that dies without bye while its node stays in the cluster', () => {
+  const HELLO_TIMEOUT = 200;
+  const LIVENESS = 300;
+  /** Worst case from the dead transportd's last packet to legacy-only, plus scheduling slack. */
+  const BOUND = 2 * LIVENESS + HELLO_TIMEOUT + 500;
+  const hub = new InProcessHub([0, 1, 2]);
+  const running = new Map<number, { daemon: Transportd; uplink: InProcessUplink; clients: TransportClient[] }>();
+  const start = async (node: number): Promise<Transportd> => {
+    const uplink = hub.createUplink(node);
+    const daemon = new Transportd({
+      node, uplink, helloTimeoutMs: HELLO_TIMEOUT, livenessIntervalMs: LIVENESS, logger: silentLogger('transportd'),
+    });
+    await daemon.start();
+    const echo = await daemon.connectClient({ service: ECHO, name: 'echo', registry: createRegistry([echoV1]) }, (c) =>
+      c.handle('demo.echo', async (body: { text: string; delayMs?: number }) => {
+        if (body.delayMs) await new Promise((r) => setTimeout(r, body.delayMs));
+        return { text: body.text, node };
+      }));
+    running.set(node, { daemon, uplink, clients: [echo] });
+    return daemon;
+  };
+  /** Like SIGKILL: the carrier drops the node's packets (ctdbd: no tunnel registered) and no bye is sent. */
+  const kill = async (node: number): Promise<void> => {
+    const n = running.get(node)!;
+    running.delete(node);
+    await n.uplink.stop();
+    for (const c of n.clients) await c.close();
+    await n.daemon.stop(); // its bye cannot leave: the uplink is gone
+  };
+  const stateOf = (on: number, node: number) => running.get(on)!.daemon.status().nodes.find((n) => n.node === node)?.state;
+  const allTransport = () => [...running.keys()].every((on) => [...running.keys()].every((n) => n === on || stateOf(on, n) === 'transport'));
+  let client: TransportClient;
+
+  beforeAll(async () => {
+    for (const node of [0, 1, 2]) await start(node);
+    client = await running.get(0)!.daemon.connectClient({ name: 'tester', registry: createRegistry([echoV1]) });
+    running.get(0)!.clients.push(client);
+    await waitFor(allTransport, 5000, 'discovery');
+  });
+  afterAll(async () => {
+    for (const n of running.values()) {
+      for (const c of n.clients) await c.close();
+      await n.daemon.stop();
+    }
+  });
+
+  it('keeps idle, live transportds in transport state (probes are answered)', async () => {
+    const until = Date.now() + 4 * LIVENESS + HELLO_TIMEOUT;
+    while (Date.now() < until) {
+      expect(allTransport()).toBe(true);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+
+  it('is taken for legacy-only within the bound, failing requests in flight to it and later ones at once', async () => {
+    const bootBefore = running.get(2)!.daemon.bootId;
+    const inFlight = client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'never', delayMs: 2000 }, { timeoutMs: 30_000 })
+      .then(() => 'answered', (e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20)); // the request is on node 2 when it dies
+    const killedAt = Date.now();
+    await kill(2);
+    const err = await inFlight;
+    const failedAfter = Date.now() - killedAt;
+    expect(err).toBeInstanceOf(UnreachableNodeError);
+    expect(err).toMatchObject({ node: 2, origin: 0 });
+    expect((err as Error).message).toMatch(/stopped answering/);
+    expect(failedAfter).toBeLessThan(BOUND);
+    await waitFor(() => stateOf(0, 2) === 'legacy-only' && stateOf(1, 2) === 'legacy-only', BOUND, 'node 2 legacy-only everywhere');
+    expect(running.get(0)!.daemon.status().nodes.find((n) => n.node === 2)).toMatchObject({ state: 'legacy-only', bootId: bootBefore });
+    const started = Date.now();
+    const next = await client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'x' }, { timeoutMs: 5000 }).catch((e) => e);
+    expect(next).toBeInstanceOf(UnreachableNodeError);
+    expect(Date.now() - started).toBeLessThan(100);
+    // The survivors still see each other.
+    expect(stateOf(0, 1)).toBe('transport');
+    expect(await client.request({ node: 1, service: ECHO }, 'demo.echo', { text: 'still' })).toEqual({ text: 'still', node: 1 });
+  });
+
+  it('takes a transportd started there again (new bootId) for transport', async () => {
+    const again = await start(2);
+    await waitFor(allTransport, 5000, 'node 2 back in transport state');
+    expect(running.get(0)!.daemon.status().nodes.find((n) => n.node === 2)).toMatchObject({ state: 'transport', bootId: again.bootId });
+    expect(await client.request({ node: 2, service: ECHO }, 'demo.echo', { text: 'back' })).toEqual({ text: 'back', node: 2 });
   });
 });

@@ -35,8 +35,14 @@ export interface TransportdOptions {
   /** Unix socket for local components; omitted: only in-process links (openLink/connectClient). */
   socketPath?: string;
   maxPayload?: number;
+  /** A reachable node that has not said hello after this long is legacy-only (default 3000 ms). */
   helloTimeoutMs?: number;
   rehelloIntervalMs?: number;
+  /**
+   * Transport nodes silent for this long are asked for a hello; no answer within
+   * helloTimeoutMs: legacy-only, requests waiting on them failed (default 2000 ms, 0: off).
+   */
+  livenessIntervalMs?: number;
   /** How long a request sent through the uplink is remembered for failing it early (default 10 min). */
   pendingRequestTtlMs?: number;
   software?: string;
@@ -75,7 +81,6 @@ export class Transportd {
   private readonly internal = new Map<string, ServiceDispatcher>();
   private readonly connections = new Map<string, Connection>();
   private readonly internalOrigins = new Map<string, Origin>();
-  private readonly uplinkOrigins = new Map<number, Origin>();
   private server: Server | undefined;
   private startedAt = 0;
   private nextConnection = 1;
@@ -97,6 +102,8 @@ export class Transportd {
       sendHello: (n, wantReply) => this.sendHello(n, wantReply),
       helloTimeoutMs: opts.helloTimeoutMs,
       rehelloIntervalMs: opts.rehelloIntervalMs,
+      livenessIntervalMs: opts.livenessIntervalMs,
+      nodeLost: (n, reason) => this.failPendingTo(n, reason),
       now: this.now,
       logger: this.logger,
     });
@@ -327,7 +334,8 @@ export class Transportd {
     const h = packet.header;
     if (isConcreteNode(h.src.node)) this.discovery.trafficFrom(h.src.node);
     if (h.flags & Flag.REPLY) this.pending.settle(h.src.node, h.dest.service, h.requestId);
-    this.router.route(packet, from === undefined ? UPLINK_UNKNOWN_SENDER : this.uplinkOrigin(from), this.sink);
+    // `from` comes off the wire (the tunnel envelope): a fresh object, not a cache that bad packets could grow.
+    this.router.route(packet, from === undefined ? UPLINK_UNKNOWN_SENDER : { kind: 'uplink', node: from }, this.sink);
   }
 
   /**
@@ -371,13 +379,6 @@ export class Transportd {
     },
     drop: (reason, packet, level) => this.logger[level]({ reason, header: packet.header }, 'packet dropped'),
   };
-
-  /** Origins of uplink packets by sending node, made once per node. */
-  private uplinkOrigin(node: number): Origin {
-    let origin = this.uplinkOrigins.get(node);
-    if (!origin) this.uplinkOrigins.set(node, (origin = { kind: 'uplink', node }));
-    return origin;
-  }
 
   /** Encodes once, in place when the packet has room, leaving room for the carrier's own headers when it takes them. */
   private toUplink(node: number, packet: Packet): boolean {

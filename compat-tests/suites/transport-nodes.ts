@@ -36,6 +36,7 @@ const WS_SECRET = Buffer.from('transport compat suite secret 0123456789');
 
 interface RunningNode {
   daemon: Transportd;
+  uplink?: Uplink;
   clients: TransportClient[];
   legacy?: LegacyClient;
   /** Events received by this node's event service. */
@@ -48,7 +49,7 @@ export class TransportNodes {
   constructor(
     private readonly cluster: ClientSuiteCluster,
     readonly kind: SuiteUplinkKind,
-    private readonly opts: { helloTimeoutMs?: number; pollIntervalMs?: number } = {},
+    private readonly opts: { helloTimeoutMs?: number; pollIntervalMs?: number; livenessIntervalMs?: number } = {},
   ) {}
 
   get nodes(): number[] {
@@ -73,8 +74,10 @@ export class TransportNodes {
   async start(pnn: number): Promise<Transportd> {
     const node: RunningNode = { daemon: undefined as unknown as Transportd, clients: [], events: [] };
     const uplink = await this.uplinkFor(pnn, node);
+    node.uplink = uplink;
     node.daemon = new Transportd({
-      node: pnn, uplink, helloTimeoutMs: this.opts.helloTimeoutMs ?? 1000, logger: silentLogger('transportd'),
+      node: pnn, uplink, helloTimeoutMs: this.opts.helloTimeoutMs ?? 1000, livenessIntervalMs: this.opts.livenessIntervalMs,
+      logger: silentLogger('transportd'),
     });
     try {
       await node.daemon.start();
@@ -108,6 +111,21 @@ export class TransportNodes {
     const node = this.running.get(pnn);
     if (!node) return;
     this.running.delete(pnn);
+    for (const c of node.clients) await c.close().catch(() => undefined);
+    await node.daemon.stop();
+    await node.legacy?.close();
+  }
+
+  /**
+   * The SIGKILL equivalent: the uplink goes first (tunnel: the tunnel id is
+   * deregistered from ctdbd, which stays up; ws: the links close), so the
+   * transportd's bye cannot leave; then what is left is cleaned up.
+   */
+  async kill(pnn: number): Promise<void> {
+    const node = this.running.get(pnn);
+    if (!node) return;
+    this.running.delete(pnn);
+    await node.uplink?.stop();
     for (const c of node.clients) await c.close().catch(() => undefined);
     await node.daemon.stop();
     await node.legacy?.close();

@@ -36,6 +36,12 @@ export function defineTransportSuite(name: string, startCluster: ClientSuiteClus
   });
 }
 
+/** Liveness of the suite's transportds (their hello timeout is 1 s, see TransportNodes). */
+const LIVENESS_INTERVAL_MS = 1000;
+const HELLO_TIMEOUT_MS = 1000;
+/** A transportd gone without bye is legacy-only this long after its last packet at the latest (+ slack for a busy machine). */
+const LOST_BOUND_MS = 2 * LIVENESS_INTERVAL_MS + HELLO_TIMEOUT_MS + 1500;
+
 function defineUplinkTests(kind: SuiteUplinkKind, getCluster: () => ClientSuiteCluster): void {
   describe(`${kind} uplink`, () => {
     let nodes: TransportNodes;
@@ -43,7 +49,7 @@ function defineUplinkTests(kind: SuiteUplinkKind, getCluster: () => ClientSuiteC
       members.every((on) => members.every((n) => n === on || nodes.stateOf(on, n) === 'transport'));
 
     beforeAll(async () => {
-      nodes = new TransportNodes(getCluster(), kind);
+      nodes = new TransportNodes(getCluster(), kind, { helloTimeoutMs: HELLO_TIMEOUT_MS, livenessIntervalMs: LIVENESS_INTERVAL_MS });
       await nodes.start(0);
       await nodes.start(1);
       await eventually(() => allSee([0, 1])() || undefined, 10_000, 'nodes 0 and 1 to see each other');
@@ -165,6 +171,38 @@ function defineUplinkTests(kind: SuiteUplinkKind, getCluster: () => ClientSuiteC
         // The WebSocket uplink does not depend on ctdbd at all.
         expect(outcomes.filter((o) => !o.ok), summary).toEqual([]);
       }
+    });
+
+    test('a transportd killed without bye while its ctdbd stays up: lost within the liveness bound, requests fail fast', async () => {
+      // Tunnel: ctdbd silently drops packets for the now unregistered tunnel id, so only liveness notices, and the
+      // node stays a connected cluster member: legacy-only. ws: the links close, so the node is unreachable at once.
+      const expected = kind === 'tunnel' ? 'legacy-only' : 'unreachable';
+      await eventually(() => allSee([0, 1, 2])() || undefined, 20_000, 'all three nodes in transport state');
+      const c0 = await nodes.client(0, { defaultTimeoutMs: 30_000 });
+      const inFlight = c0.request({ node: 2, service: ECHO_SERVICE }, 'suite.echo', { text: 'never answered', delayMs: 10_000 })
+        .then(() => 'answered', (e: unknown) => e);
+      await sleep(100); // the request is being handled on node 2 when its transportd dies
+      const killedAt = Date.now();
+      await nodes.kill(2);
+      await eventually(() => (nodes.stateOf(0, 2) === expected && nodes.stateOf(1, 2) === expected) || undefined,
+        LOST_BOUND_MS, `node 2 ${expected} on nodes 0 and 1`);
+      expect(Date.now() - killedAt).toBeLessThan(LOST_BOUND_MS);
+      // The request in flight was failed early, not left to its 30 s timeout.
+      const err = await inFlight;
+      expect(err).toBeInstanceOf(UnreachableNodeError);
+      expect(Date.now() - killedAt).toBeLessThan(LOST_BOUND_MS);
+      // New requests fail fast; the other nodes are unaffected.
+      const started = Date.now();
+      const next = await c0.request({ node: 2, service: BUILTIN_SERVICE }, 'transport.ping', {}).catch((e) => e);
+      expect(next).toBeInstanceOf(UnreachableNodeError);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(await c0.request({ node: 1, service: ECHO_SERVICE }, 'suite.echo', { text: 'unaffected' }))
+        .toEqual({ text: 'unaffected', node: 1 });
+      // A new transportd there (new bootId) is transport again.
+      const again = await nodes.start(2);
+      await eventually(() => allSee([0, 1, 2])() || undefined, 10_000, 'the new transportd on node 2 discovered');
+      expect(nodes.daemon(0).status().nodes.find((n) => n.node === 2)?.bootId).toBe(again.bootId);
+      expect(await c0.request({ node: 2, service: ECHO_SERVICE }, 'suite.echo', { text: 'back' })).toEqual({ text: 'back', node: 2 });
     });
   });
 }

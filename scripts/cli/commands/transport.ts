@@ -25,6 +25,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected 0 or a positive integer');
+  return n;
+}
+
 function socketOption(): Option {
   return new Option('--socket <path>', 'transportd unix socket (env CTDB_BRIDGE_TRANSPORT_SOCKET)').default(DEFAULT_TRANSPORT_SOCKET);
 }
@@ -130,12 +136,18 @@ export function registerTransport(program: Command): void {
     .option('--ws-port <port>', 'ws: port used with nodes-file addresses', positiveInt, DEFAULT_WS_PORT)
     .option('--secret-file <path>', 'ws: file holding the cluster secret (at least 16 bytes)')
     .option('--max-payload <bytes>', 'largest JSON payload accepted', positiveInt)
+    .option('--hello-timeout <ms>', 'a node that does not answer a hello within this is legacy-only (default 3000)', positiveInt)
+    .option('--liveness-interval <ms>', 'transport nodes silent this long are asked for a hello; a dead transportd is ' +
+      'legacy-only within 2 x this + hello timeout (default 2000, 0: off)', nonNegativeInt)
     .action(async (opts: TransportdCommandOptions) => {
       const uplink = await uplinkFor(opts);
       const node = uplink.localNode;
       const logger = createLogger({ component: 'transportd', node });
       await mkdir(dirname(opts.socket), { recursive: true, mode: 0o700 });
-      const daemon = new Transportd({ node, uplink, socketPath: opts.socket, maxPayload: opts.maxPayload, logger });
+      const daemon = new Transportd({
+        node, uplink, socketPath: opts.socket, maxPayload: opts.maxPayload, logger,
+        helloTimeoutMs: opts.helloTimeout, livenessIntervalMs: opts.livenessInterval,
+      });
       // A signal during start still stops what was started.
       const stopped = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -156,6 +168,7 @@ export function registerTransport(program: Command): void {
 interface TransportdCommandOptions {
   node?: number; socket: string; uplink: UplinkKind; ctdbSocket?: string; pollInterval: number; listen?: string;
   peers?: string; nodesFile: string; wsPort: number; secretFile?: string; maxPayload?: number;
+  helloTimeout?: number; livenessInterval?: number;
 }
 
 /** The uplink for the transportd command; the tunnel learns the node number from ctdbd (GET_PNN). */
