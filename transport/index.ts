@@ -8,7 +8,10 @@ export {
 export { encodePacket, decodePacket, type Packet } from './packet.ts';
 export { FrameReader, type FrameEvent } from './framing.ts';
 export { MessageRegistry, createRegistry, CORE_MESSAGES, type MessageDefinition, type MessageSchemas } from './schemas.ts';
-export { TransportClient, connectTransport, DEFAULT_REQUEST_TIMEOUT_MS, type TransportClientOptions, type RequestOptions, type SendOptions } from './api.ts';
+export {
+  TransportClient, connectTransport, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RECONNECT_MAX_DELAY_MS, type TransportClientOptions,
+  type TransportReconnectOptions, type TransportClientEvents, type RequestOptions, type SendOptions,
+} from './api.ts';
 export type { IncomingContext, RequestHandler, MessageListener } from './dispatcher.ts';
 export { Transportd, type TransportdOptions, type TransportStatus } from './transportd.ts';
 export type { NodeInfo, NodeState } from './discovery.ts';
