@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { NodeFlag, TunnelFlag } from '../legacy/protocol/constants.ts';
 import { createLogger, type Logger } from '../legacy/common/log.ts';
+import { RequestMap } from '../legacy/common/request-map.ts';
 import {
   checkEnvelopeHeader, decodeEnvelope, encodeEnvelope, writeEnvelopeHeader, ENVELOPE_SIZE, EnvelopeKind, type Envelope, type EnvelopeKindCode,
 } from './envelope.ts';
@@ -76,7 +77,7 @@ export class TunnelEndpoint extends EventEmitter {
   private log: Logger;
   private pnnValue: number | undefined;
   private nextRequestId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new RequestMap<number, Pending>();
   private requestHandler: RequestHandler | undefined;
   private datagramHandler: DatagramHandler | undefined;
   private closed = false;

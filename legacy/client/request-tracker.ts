@@ -1,5 +1,6 @@
 import { FIRST_REQID } from '../protocol/constants.ts';
 import type { ClientTimers } from './timers.ts';
+import { RequestMap } from '../common/request-map.ts';
 
 /** Largest reqid the C libraries hand out (INT_MAX); they wrap to 1 after it. */
 const MAX_REQID = 0x7fffffff;
@@ -40,7 +41,7 @@ interface Entry<T> {
  * connection drops or the client closes).
  */
 export class RequestTracker<T> {
-  private readonly pending = new Map<number, Entry<T>>();
+  private readonly pending = new RequestMap<number, Entry<T>>();
   private readonly reqids: ReqidAllocator;
 
   constructor(private readonly timers: ClientTimers, firstReqid = FIRST_REQID) {

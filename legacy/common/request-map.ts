@@ -1,5 +1,6 @@
 // A Map for entries that come and go once per request (pending requests by
-// id). V8 shrinks a Map's table whenever a delete leaves it under a quarter
+// id: the legacy client's controls, the daemon's forwarded controls, tunnel
+// and transport requests). V8 shrinks a Map's table whenever a delete leaves it under a quarter
 // full, so a Map that goes 0 -> 1 -> 0 entries per request reallocates its
 // table on every reply (measured: set+delete ~100-130 ns, ~60 ns without the
 // shrink). One permanent hidden entry keeps a small table from shrinking.
