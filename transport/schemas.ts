@@ -146,6 +146,10 @@ const u32 = { type: 'integer', minimum: 0, maximum: 0xffffffff } as const;
 const node = { type: 'integer', minimum: 0, maximum: 0xefffffff } as const;
 const shortText = { type: 'string', maxLength: 256 } as const;
 const versionList = { type: 'array', items: { type: 'integer', minimum: 1, maximum: 255 }, maxItems: 255 } as const;
+const isoTime = { type: 'string', maxLength: 64 } as const;
+const seconds = { type: 'number', minimum: 0 } as const;
+/** Who answers: the fields the version and status replies share. */
+const identity = { node, software: shortText, protocolVersions: versionList } as const;
 const empty = { type: 'object', additionalProperties: false } as const;
 const endpoint = {
   type: 'object',
@@ -161,11 +165,11 @@ const nodeInfo = {
   properties: {
     node,
     state: { type: 'string', enum: NODE_STATES },
-    since: { type: 'string', maxLength: 64 },
+    since: isoTime,
     software: shortText,
     protocolVersions: versionList,
     bootId: shortText,
-    startedAt: { type: 'string', maxLength: 64 },
+    startedAt: isoTime,
     services: { type: 'array', items: u32, maxItems: 4096 },
   },
   required: ['node', 'state', 'since'],
@@ -225,7 +229,7 @@ export const CORE_MESSAGES: MessageDefinition[] = [
             bootId: shortText,
             software: shortText,
             protocolVersions: versionList,
-            startedAt: { type: 'string', maxLength: 64 },
+            startedAt: isoTime,
             services: { type: 'array', items: u32, maxItems: 4096 },
             wantReply: { type: 'boolean' },
           },
@@ -269,7 +273,7 @@ export const CORE_MESSAGES: MessageDefinition[] = [
         body: empty,
         reply: {
           type: 'object',
-          properties: { node, startedAt: { type: 'string', maxLength: 64 }, uptimeSeconds: { type: 'number', minimum: 0 } },
+          properties: { node, startedAt: isoTime, uptimeSeconds: seconds },
           required: ['node', 'startedAt', 'uptimeSeconds'],
           additionalProperties: false,
         },
@@ -284,9 +288,7 @@ export const CORE_MESSAGES: MessageDefinition[] = [
         reply: {
           type: 'object',
           properties: {
-            node,
-            software: shortText,
-            protocolVersions: versionList,
+            ...identity,
             messageTypes: { type: 'object', additionalProperties: versionList, maxProperties: 1024 },
           },
           required: ['node', 'software', 'protocolVersions', 'messageTypes'],
@@ -303,12 +305,10 @@ export const CORE_MESSAGES: MessageDefinition[] = [
         reply: {
           type: 'object',
           properties: {
-            node,
-            software: shortText,
-            protocolVersions: versionList,
+            ...identity,
             uplink: shortText,
-            startedAt: { type: 'string', maxLength: 64 },
-            uptimeSeconds: { type: 'number', minimum: 0 },
+            startedAt: isoTime,
+            uptimeSeconds: seconds,
             services: {
               type: 'array',
               maxItems: 4096,
