@@ -1,12 +1,11 @@
-import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   EmbeddedLocalCluster, runCtdbCli, DEFAULT_CTDB_PATH, type CtdbRunResult, type LocalClusterNode, type RealClusterOptions,
 } from '../../scripts/local-cluster/index.ts';
-import { signal } from '../../scripts/local-cluster/processes.ts';
 import { reapOrphanClusters } from './real-cluster.ts';
+import { trackCluster, untrackCluster } from './live-clusters.ts';
 
 /**
  * Vitest fixture: an embedded-daemon cluster (our TypeScript ctdbd, one
@@ -26,48 +25,16 @@ export interface EmbeddedClusterFixture {
   teardown(): Promise<void>;
 }
 
-const live = new Set<EmbeddedLocalCluster>();
-
-function killLiveNow(): void {
-  for (const c of live) {
-    for (const pid of c.pids()) signal(pid, 'SIGKILL');
-    rmSync(c.dir, { recursive: true, force: true });
-  }
-}
-
-function onSignal(sig: NodeJS.Signals): void {
-  killLiveNow();
-  process.exit(sig === 'SIGINT' ? 130 : 143);
-}
-
-function track(c: EmbeddedLocalCluster): void {
-  if (live.size === 0) {
-    process.on('exit', killLiveNow);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
-  live.add(c);
-}
-
-function untrack(c: EmbeddedLocalCluster): void {
-  live.delete(c);
-  if (live.size === 0) {
-    process.off('exit', killLiveNow);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
-
 export async function startEmbeddedCluster(opts: Partial<Omit<RealClusterOptions, 'ownerPid' | 'dir'>> = {}): Promise<EmbeddedClusterFixture> {
   await reapOrphanClusters();
   const dir = await mkdtemp(join(tmpdir(), DIR_PREFIX));
   const cluster = new EmbeddedLocalCluster({ nodes: 3, ...opts, dir, ownerPid: process.pid });
-  track(cluster);
+  trackCluster(cluster, true);
   const started = Date.now();
   try {
     await cluster.up();
   } catch (err) {
-    untrack(cluster);
+    untrackCluster(cluster);
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
@@ -85,8 +52,8 @@ export async function startEmbeddedCluster(opts: Partial<Omit<RealClusterOptions
           const left = cluster.pids();
           if (left.length > 0) throw new Error(`embedded cluster processes survived teardown: ${left.join(', ')}`);
         } finally {
-          for (const pid of cluster.pids()) signal(pid, 'SIGKILL');
-          untrack(cluster);
+          cluster.killAllNow();
+          untrackCluster(cluster);
         }
         await rm(dir, { recursive: true, force: true });
       })();

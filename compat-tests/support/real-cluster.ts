@@ -1,5 +1,4 @@
 import { afterAll, beforeAll } from 'vitest';
-import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import {
   type CtdbRunResult, type LocalClusterNode, type RealClusterOptions,
 } from '../../scripts/local-cluster/index.ts';
 import { isAlive, killAll, processesWithBase } from '../../scripts/local-cluster/processes.ts';
+import { trackCluster, untrackCluster } from './live-clusters.ts';
 
 /**
  * Vitest fixture: a real Samba ctdbd cluster per suite. Never skips: a
@@ -36,39 +36,6 @@ export interface RealClusterFixture {
   teardown(): Promise<void>;
 }
 
-/** Running fixture clusters, with whether their directory is ours to remove. */
-const live = new Map<RealLocalCluster, { removeDir: boolean }>();
-
-function killLiveNow(): void {
-  for (const [cluster, { removeDir }] of live) {
-    cluster.killAllNow();
-    if (removeDir) rmSync(cluster.dir, { recursive: true, force: true });
-  }
-}
-
-function onSignal(sig: NodeJS.Signals): void {
-  killLiveNow();
-  process.exit(sig === 'SIGINT' ? 130 : 143);
-}
-
-function track(cluster: RealLocalCluster, removeDir: boolean): void {
-  if (live.size === 0) {
-    process.on('exit', killLiveNow);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
-  live.set(cluster, { removeDir });
-}
-
-function untrack(cluster: RealLocalCluster): void {
-  live.delete(cluster);
-  if (live.size === 0) {
-    process.off('exit', killLiveNow);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
-
 /**
  * Kills and removes fixture clusters whose owning process is gone (a test
  * run that was SIGKILLed). Returns the PIDs it killed.
@@ -93,12 +60,12 @@ export async function startRealCluster(opts: StartRealClusterOptions = {}): Prom
   await reapOrphanClusters();
   const dir = opts.dir ?? await mkdtemp(join(tmpdir(), DIR_PREFIX));
   const cluster = new RealLocalCluster({ ...opts, dir, ownerPid: process.pid });
-  track(cluster, !KEEP_DIR && !opts.dir);
+  trackCluster(cluster, !KEEP_DIR && !opts.dir);
   const started = Date.now();
   try {
     await cluster.up();
   } catch (err) {
-    untrack(cluster);
+    untrackCluster(cluster);
     if (!KEEP_DIR && !opts.dir) await rm(dir, { recursive: true, force: true });
     throw err;
   }
@@ -115,7 +82,7 @@ export async function startRealCluster(opts: StartRealClusterOptions = {}): Prom
           if (left.length > 0) throw new Error(`cluster processes survived teardown: ${left.join(', ')}`);
         } finally {
           cluster.killAllNow();
-          untrack(cluster);
+          untrackCluster(cluster);
         }
         if (!KEEP_DIR && !opts.dir) await rm(dir, { recursive: true, force: true });
       })();
