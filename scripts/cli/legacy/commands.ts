@@ -28,6 +28,12 @@ function nodeViews(map: NodeMap): NodeView[] {
   return map.nodes.map((n) => ({ pnn: n.pnn, flags: n.flags, address: n.addr.address }));
 }
 
+/** The result as asked for: with --json, `data` under the node's PNN; otherwise ctdb's text, if it prints any. */
+function report(ctx: LegacyContext, data: Record<string, unknown>, text: string | undefined): void {
+  if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, ...data });
+  else if (text !== undefined) ctx.out(text);
+}
+
 function noArgs(name: string, args: string[]): void {
   if (args.length !== 0) throw new UsageError(name);
 }
@@ -157,8 +163,7 @@ const ping: LegacyCommand = {
     const start = process.hrtime.bigint();
     const clients = await ctx.client.ping(at(ctx));
     const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, clients, elapsedSeconds: elapsed });
-    else ctx.out(formatPing(ctx.cmdPnn, elapsed, clients));
+    report(ctx, { clients, elapsedSeconds: elapsed }, formatPing(ctx.cmdPnn, elapsed, clients));
     return 0;
   },
 };
@@ -167,8 +172,7 @@ const uptime: LegacyCommand = {
   name: 'uptime', description: 'show node uptime', remote: true,
   async run(ctx) {
     const u = await ctx.client.uptime(at(ctx));
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, uptime: u });
-    else ctx.out(formatUptime(ctx.cmdPnn, u));
+    report(ctx, { uptime: u }, formatUptime(ctx.cmdPnn, u));
     return 0;
   },
 };
@@ -205,8 +209,7 @@ const getdbmap: LegacyCommand = {
       const health = await ctx.client.getDbHealth(db.dbId, at(ctx));
       dbs.push({ dbId: db.dbId, flags: db.flags, name, path, health });
     }
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, dbmap, dbs });
-    else ctx.out(formatDbMap(dbs));
+    report(ctx, { dbmap, dbs }, formatDbMap(dbs));
     return 0;
   },
 };
@@ -262,8 +265,7 @@ const ip: LegacyCommand = {
       infos.push(info);
       v.info = { activeIdx: info.activeIdx, ifaces: info.ifaces };
     }
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, all, publicIps: perNode ?? { ips }, info: infos });
-    else ctx.out(formatPublicIps(views, ctx.cmdPnn, all, ctx.verbose));
+    report(ctx, { all, publicIps: perNode ?? { ips }, info: infos }, formatPublicIps(views, ctx.cmdPnn, all, ctx.verbose));
     return 0;
   },
 };
@@ -273,8 +275,7 @@ const ifaces: LegacyCommand = {
   async run(ctx, args) {
     noArgs('ifaces', args);
     const list = await ctx.client.getIfaces(at(ctx));
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, ...list });
-    else ctx.out(formatIfaces(list.ifaces, ctx.cmdPnn));
+    report(ctx, { ...list }, formatIfaces(list.ifaces, ctx.cmdPnn));
     return 0;
   },
 };
@@ -284,8 +285,7 @@ const getcapabilities: LegacyCommand = {
   async run(ctx, args) {
     noArgs('getcapabilities', args);
     const caps = await ctx.client.getCapabilities(at(ctx));
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, capabilities: caps });
-    else ctx.out(formatCapabilities(caps));
+    report(ctx, { capabilities: caps }, formatCapabilities(caps));
     return 0;
   },
 };
@@ -296,8 +296,7 @@ const runstate: LegacyCommand = {
   async run(ctx, args) {
     const state = await ctx.client.getRunstate(at(ctx));
     const { stdout, exitCode } = formatRunstate(state, args);
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, runState: state, name: runstateName(state) });
-    else ctx.out(stdout);
+    report(ctx, { runState: state, name: runstateName(state) }, stdout);
     return exitCode;
   },
 };
@@ -332,8 +331,7 @@ const getvar: LegacyCommand = {
       return 1;
     }
     const value = await ctx.client.getTunable(args[0], at(ctx));
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, name: args[0], value });
-    else ctx.out(formatGetvar(args[0], value));
+    report(ctx, { name: args[0], value }, formatGetvar(args[0], value));
     return 0;
   },
 };
@@ -352,7 +350,7 @@ const setvar: LegacyCommand = {
     const value = Number(BigInt.asUintN(32, parsed.value));
     const result = await ctx.client.setTunable(args[0], value, at(ctx));
     if (result === 'obsolete') ctx.err(`Setting obsolete tunable variable '${args[0]}'\n`);
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, name: args[0], value, result });
+    report(ctx, { name: args[0], value, result }, undefined);
     return 0;
   },
 };
@@ -370,8 +368,7 @@ const listvars: LegacyCommand = {
         // ctdb ignores a failing getvar inside listvars.
       }
     }
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, tunables: vars });
-    else ctx.out(formatListvars(vars));
+    report(ctx, { tunables: vars }, formatListvars(vars));
     return 0;
   },
 };
@@ -381,8 +378,7 @@ const statistics: LegacyCommand = {
   async run(ctx, args) {
     noArgs('statistics', args);
     const s = await ctx.client.statistics(at(ctx));
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, statistics: s });
-    else ctx.out(formatStatistics(s));
+    report(ctx, { statistics: s }, formatStatistics(s));
     return 0;
   },
 };
@@ -391,8 +387,7 @@ const getpid: LegacyCommand = {
   name: 'getpid', description: 'get ctdbd process ID', remote: true,
   async run(ctx) {
     const pid = await ctx.client.getPid(at(ctx));
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, pid });
-    else ctx.out(formatGetpid(pid));
+    report(ctx, { pid }, formatGetpid(pid));
     return 0;
   },
 };
@@ -411,8 +406,7 @@ const processExists: LegacyCommand = {
     const statusValue = srvid === 0n
       ? await ctx.client.rawStatus(Control.PROCESS_EXISTS, at(ctx), { pid })
       : await ctx.client.rawStatus(Control.CHECK_PID_SRVID, at(ctx), { pid, srvid });
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, pid, srvid, status: statusValue, exists: statusValue === 0 });
-    else ctx.out(formatProcessExists(pid, srvid, statusValue));
+    report(ctx, { pid, srvid, status: statusValue, exists: statusValue === 0 }, formatProcessExists(pid, srvid, statusValue));
     return statusValue === -1 ? 1 : statusValue & 0xff;
   },
 };
@@ -422,8 +416,7 @@ const getreclock: LegacyCommand = {
   async run(ctx, args) {
     noArgs('getreclock', args);
     const path = await ctx.client.getReclockFile(at(ctx));
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, reclock: path ?? null });
-    else if (path !== undefined) ctx.out(`${path}\n`);
+    report(ctx, { reclock: path ?? null }, path === undefined ? undefined : `${path}\n`);
     return 0;
   },
 };
@@ -433,8 +426,7 @@ const getdebug: LegacyCommand = {
   async run(ctx, args) {
     noArgs('getdebug', args);
     const level = await ctx.client.getDebug(at(ctx));
-    if (ctx.json) emitJson(ctx, { pnn: ctx.cmdPnn, level, name: debugLevelName(level) });
-    else ctx.out(`${debugLevelName(level)}\n`);
+    report(ctx, { level, name: debugLevelName(level) }, `${debugLevelName(level)}\n`);
     return 0;
   },
 };
