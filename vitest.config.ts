@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // that starts real Samba daemons (one fork at a time: they share loopback ports).
 export default defineConfig({
   test: {
+    globalSetup: ['./vitest.global-setup.ts'],
     projects: [
       {
         test: {

@@ -207,8 +207,10 @@ export class TransportClient extends EventEmitter<TransportClientEvents> {
     return this;
   }
 
-  /** One-way message (NOREPLY). Throws locally for unknown types, invalid bodies and oversize payloads. */
+  /** One-way message (NOREPLY). Throws locally for unknown types, invalid bodies, oversize payloads and service 0. */
   send(dest: Endpoint, type: string, body: unknown, opts: SendOptions = {}): void {
+    // transportd drops these (a one-way message has no error reply): say so here, typed.
+    if (dest.service === CONTROL_SERVICE) throw new BadRequestError('service 0 belongs to transportd; a client may only attach to it');
     const version = opts.version ?? this.registry.latest(type);
     this.registry.validate(type, version, 'body', body);
     this.transmit(buildPacket({

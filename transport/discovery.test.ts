@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Discovery, type HelloBody } from './discovery.ts';
-import { silentLogger } from '../legacy/common/log.ts';
+import { LOG_BURST, LOG_INTERVAL_MS } from './log-limiter.ts';
+import { MAX_HELLO_SERVICES, MAX_NODES } from './schemas.ts';
+import { createLogger, silentLogger } from '../legacy/common/log.ts';
 
 const hello = (node: number, over: Partial<HelloBody> = {}): HelloBody => ({
   node, bootId: `boot-${node}`, software: 'sw', protocolVersions: [1], startedAt: 'now', services: [0, 1], wantReply: true, ...over,
@@ -234,5 +236,79 @@ describe('Discovery liveness (a transportd gone without bye)', () => {
     vi.advanceTimersByTime(10 * INTERVAL);
     expect(lost).toEqual([]);
     expect(sent).toEqual([[1, true], [2, true]]);
+  });
+});
+
+/** A logger that keeps its lines, to count what a flood writes. */
+function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: Array<{ level: number; msg: string; [k: string]: unknown }> } {
+  const lines: Array<{ level: number; msg: string }> = [];
+  const logger = createLogger({ component: 'test', level: 'info', destination: { write: (s: string) => void lines.push(JSON.parse(s)) } as unknown as NodeJS.WritableStream });
+  return { logger, lines };
+}
+
+describe('Discovery bounds (hellos off the network)', () => {
+  let now: number;
+  let sent: Array<[number, boolean]>;
+  let d: Discovery;
+  let lines: ReturnType<typeof capturingLogger>['lines'];
+  const warnings = (re: RegExp) => lines.filter((l) => l.level >= 40 && re.test(l.msg));
+  beforeEach(() => {
+    vi.useFakeTimers();
+    now = 0;
+    sent = [];
+    const cap = capturingLogger();
+    lines = cap.lines;
+    d = new Discovery({
+      node: 0, sendHello: (n, w) => sent.push([n, w]), helloTimeoutMs: 1000, rehelloIntervalMs: 10_000, livenessIntervalMs: 0,
+      now: () => now, logger: cap.logger,
+    });
+    d.start([{ node: 0, reachable: true }, { node: 1, reachable: true }, { node: 2, reachable: true }]);
+  });
+  afterEach(() => {
+    d.stop();
+    vi.useRealTimers();
+  });
+
+  it('never records a node outside the uplink\'s node list (12,000 made-up nodes), logging at a bounded rate', () => {
+    for (let i = 0; i < 12_000; i++) expect(d.helloReceived(hello(100 + i))).toBe(false);
+    d.reachabilityChanged(50_000, true);
+    d.trafficFrom(50_001);
+    expect(d.byeReceived(50_002, 'boot')).toBe(false);
+    expect(d.list().map((n) => n.node)).toEqual([1, 2]);
+    expect(d.stateOf(100)).toBe('unknown');
+    expect(d.transportNodes()).toEqual([]);
+    const refused = warnings(/not a cluster member/);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.length).toBeLessThanOrEqual(LOG_BURST);
+    // The next window's first line says how many were left out.
+    now += LOG_INTERVAL_MS;
+    d.helloReceived(hello(99_999));
+    expect(warnings(/not a cluster member/).at(-1)).toMatchObject({ suppressed: 12_000 - LOG_BURST });
+    // Members are still discovered as before.
+    expect(d.helloReceived(hello(1))).toBe(true);
+    expect(d.stateOf(1)).toBe('transport');
+  });
+
+  it(`refuses a hello listing more than ${MAX_HELLO_SERVICES} services (logged), accepts one at the bound`, () => {
+    const services = (n: number) => Array.from({ length: n }, (_, i) => 0x80000000 + i);
+    expect(d.helloReceived(hello(1, { services: services(MAX_HELLO_SERVICES + 1) }))).toBe(false);
+    expect(d.stateOf(1)).toBe('discovering');
+    expect(warnings(/too many services/)).toHaveLength(1);
+    expect(d.helloReceived(hello(1, { services: services(MAX_HELLO_SERVICES) }))).toBe(true);
+    expect(d.list().find((n) => n.node === 1)?.services).toHaveLength(MAX_HELLO_SERVICES);
+  });
+
+  it(`keeps at most ${MAX_NODES - 1} remote nodes whatever the node list says`, () => {
+    d.sync(Array.from({ length: MAX_NODES + 100 }, (_, node) => ({ node, reachable: false })));
+    expect(d.list()).toHaveLength(MAX_NODES - 1);
+    expect(warnings(/more nodes than/)).toHaveLength(1);
+  });
+
+  it('accepts a bye only with the bootId it knows', () => {
+    d.helloReceived(hello(1));
+    expect(d.byeReceived(1, 'forged')).toBe(false);
+    expect(d.stateOf(1)).toBe('transport');
+    expect(d.byeReceived(1, 'boot-1')).toBe(true);
+    expect(d.stateOf(1)).toBe('legacy-only');
   });
 });

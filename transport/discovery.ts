@@ -5,9 +5,12 @@
 // is noticed by liveness: a transport node silent for a whole liveness
 // interval is asked for a hello, and taken for legacy-only if it does not
 // answer within the hello timeout. Any packet from the node counts as life.
+// Only the uplink's node list makes a node known: hellos cannot add nodes,
+// and what one hello may store is bounded (PROTOCOL.md, Trust and bounds).
 
 import type { Logger } from 'pino';
-import type { NODE_STATES } from './schemas.ts';
+import { MAX_HELLO_SERVICES, MAX_NODES, type NODE_STATES } from './schemas.ts';
+import { LimitedLog } from './log-limiter.ts';
 
 export type NodeState = (typeof NODE_STATES)[number];
 
@@ -76,7 +79,9 @@ export const DEFAULT_HELLO_TIMEOUT_MS = 3000;
 export const DEFAULT_LIVENESS_INTERVAL_MS = 2000;
 
 export class Discovery implements NodeView {
+  /** The uplink's nodes (at most MAX_NODES - 1 besides this one): no other way in. */
   private readonly entries = new Map<number, Entry>();
+  private readonly limitedLog: LimitedLog;
   private interval: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -88,6 +93,7 @@ export class Discovery implements NodeView {
     this.helloTimeoutMs = opts.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
     this.livenessIntervalMs = opts.livenessIntervalMs ?? DEFAULT_LIVENESS_INTERVAL_MS;
     this.now = opts.now ?? Date.now;
+    this.limitedLog = new LimitedLog(opts.logger, { now: this.now });
   }
 
   /** Starts with the uplink's node list; says hello to every reachable node. */
@@ -114,7 +120,12 @@ export class Discovery implements NodeView {
   sync(known: Array<{ node: number; reachable: boolean }>): void {
     const seen = new Set<number>();
     for (const { node, reachable } of known) {
-      if (node === this.opts.node) continue;
+      if (node === this.opts.node || seen.has(node)) continue;
+      if (seen.size >= MAX_NODES - 1) {
+        this.limitedLog.warn('too-many-nodes', { listed: known.length, max: MAX_NODES },
+          `the uplink lists more nodes than ${MAX_NODES}; the rest are ignored`);
+        break;
+      }
       seen.add(node);
       const e = this.entries.get(node);
       if (!e) {
@@ -132,13 +143,10 @@ export class Discovery implements NodeView {
     }
   }
 
+  /** Only for nodes of the uplink's list (a new node is added by sync(), which calls this). */
   reachabilityChanged(node: number, reachable: boolean): void {
-    if (node === this.opts.node) return;
-    let e = this.entries.get(node);
-    if (!e) {
-      e = this.newEntry(node, false);
-      this.entries.set(node, e);
-    }
+    const e = this.entries.get(node);
+    if (!e) return;
     e.reachable = reachable;
     if (!reachable) {
       this.setState(e, 'unreachable');
@@ -154,14 +162,23 @@ export class Discovery implements NodeView {
     this.armTimeout(e);
   }
 
-  /** Records a peer's hello; returns true when it asked for ours in return. */
+  /**
+   * Records a peer's hello; returns true when it asked for ours in return.
+   * A hello from a node outside the uplink's list, or listing more than
+   * MAX_HELLO_SERVICES services, is refused (logged at a bounded rate).
+   */
   helloReceived(hello: HelloBody): boolean {
     if (hello.node === this.opts.node) return false;
-    let e = this.entries.get(hello.node);
+    const e = this.entries.get(hello.node);
     if (!e) {
-      // The uplink has not told us about this node yet; a packet from it proves it reachable.
-      e = this.newEntry(hello.node, true);
-      this.entries.set(hello.node, e);
+      // Also a node ctdbd added a moment ago: once the uplink lists it, our hello asks it again.
+      this.limitedLog.warn('hello-non-member', { peer: hello.node }, 'hello from a node that is not a cluster member ignored');
+      return false;
+    }
+    if (hello.services.length > MAX_HELLO_SERVICES) {
+      this.limitedLog.warn('hello-services', { peer: hello.node, services: hello.services.length, max: MAX_HELLO_SERVICES },
+        'hello listing too many services refused');
+      return false;
     }
     e.reachable = true;
     e.heard = true;
@@ -203,10 +220,12 @@ export class Discovery implements NodeView {
     this.armTimeout(e);
   }
 
-  byeReceived(node: number, bootId: string): void {
+  /** True when the bye was taken: a known node, and the bootId of its transportd as far as we know it. */
+  byeReceived(node: number, bootId: string): boolean {
     const e = this.entries.get(node);
-    if (!e || (e.bootId !== undefined && e.bootId !== bootId)) return;
+    if (!e || (e.bootId !== undefined && e.bootId !== bootId)) return false;
     if (e.reachable) this.setState(e, 'legacy-only');
+    return true;
   }
 
   stateOf(node: number): NodeState | 'unknown' {

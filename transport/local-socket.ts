@@ -1,12 +1,25 @@
 // The unix socket local components use to reach transportd: refuses to
-// start over a live transportd, removes a stale socket file, mode 0700.
+// start over a live transportd, removes a stale socket file, mode 0700,
+// and takes at most a bounded number of connections at a time.
 
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
-export async function listenUnixSocket(path: string, onConnection: (socket: Socket) => void): Promise<Server> {
+/** Local clients connected at once; each holds one service, and status lists them all (schema bound 4096). */
+export const DEFAULT_MAX_LOCAL_CONNECTIONS = 1024;
+
+export interface LocalSocketOptions {
+  maxConnections?: number;
+  /** A connection beyond maxConnections was closed at once. */
+  refused?: () => void;
+}
+
+export async function listenUnixSocket(path: string, onConnection: (socket: Socket) => void, opts: LocalSocketOptions = {}): Promise<Server> {
   await removeStaleSocket(path);
   const server = createServer(onConnection);
+  server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_LOCAL_CONNECTIONS;
+  const { refused } = opts;
+  if (refused) server.on('drop', () => refused());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {

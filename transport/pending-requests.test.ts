@@ -43,4 +43,16 @@ describe('PendingRequests', () => {
     expect(p.size).toBeLessThanOrEqual(3);
     expect(p.takeNode(1).map((h) => h.requestId)).toEqual([17, 18, 19]);
   });
+
+  it('makes room in one go when full (oldest first), so a full table is not sorted on every add', () => {
+    let now = 0;
+    const p = new PendingRequests({ ttlMs: 60_000, maxEntries: 1000, now: () => now++ });
+    for (let i = 1; i <= 1000; i++) p.add(request(i % 7, i, 1));
+    expect(p.size).toBe(1000);
+    p.add(request(1, 1001, 1));
+    expect(p.size).toBe(901);
+    const left = p.takeNode(1).map((h) => h.requestId);
+    expect(left[0]).toBe(101);
+    expect(left.at(-1)).toBe(1001);
+  });
 });

@@ -78,7 +78,11 @@ export class PendingRequests {
     this.byService.delete(service);
   }
 
-  /** Drops entries past the TTL; if still full, the oldest ones. Runs at most every ttl/4 unless full. */
+  /**
+   * Drops entries past the TTL; if still full, the oldest ones, down to 90 % of
+   * the bound, so a full table is sorted once per tenth of it, not per add.
+   * Runs at most every ttl/4 unless full.
+   */
   private expire(now: number): void {
     this.nextSweep = now + Math.max(1, this.ttlMs / 4);
     for (const requests of this.byService.values()) {
@@ -92,8 +96,9 @@ export class PendingRequests {
     const all: Array<[RequestMap<number, Entry>, number, number]> = [];
     for (const requests of this.byService.values()) for (const [id, e] of requests) all.push([requests, id, e.at]);
     all.sort((a, b) => a[2] - b[2]);
+    const keep = Math.floor(this.maxEntries * 0.9);
     for (const [requests, id] of all) {
-      if (this.count < this.maxEntries) break;
+      if (this.count <= keep) break;
       if (requests.delete(id)) this.count--;
     }
   }

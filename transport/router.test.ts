@@ -96,8 +96,46 @@ describe('Router', () => {
     expect(route(r, pkt({ src: { node: 3, service: 100 } }), { kind: 'local', endpointId: 'a' })[0].kind).toBe('drop');
     expect(route(r, pkt({ src: { node: 1, service: 1 }, dest: { node: 5, service: 5 } }), { kind: 'uplink', node: 1 })[0].kind).toBe('drop');
     expect(route(r, pkt({ src: { node: 5, service: 1 } }), { kind: 'uplink', node: 1 })[0].kind).toBe('drop');
-    // The tunnel does not know the sender: the header's source is used.
+    // A carrier that does not know the sender: the header's source is used (it must still be a member).
     expect(route(r, pkt({ src: { node: 5, service: 1 } }), { kind: 'uplink' })[0].kind).toBe('deliver');
+  });
+
+  it('answers a local request with a forged source with bad-request, at the client\'s real endpoint', () => {
+    const r = setup();
+    for (const src of [{ node: 0, service: 5 }, { node: 3, service: 100 }, { node: LOCAL_NODE, service: 0 }]) {
+      const actions = route(r, pkt({ src, dest: { node: 1, service: 1 } }), { kind: 'local', endpointId: 'a' });
+      expect(actions.map((a) => a.kind)).toEqual(['drop', 'deliver']);
+      expect(actions[0]).toMatchObject({ level: 'warn' });
+      expect(actions[1]).toMatchObject({ endpointId: 'a' });
+      expect(actions[1].packet.header).toMatchObject({ flags: Flag.REPLY | Flag.ERROR, requestId: 42, dest: { node: 0, service: 100 } });
+      expect(errorCode(actions[1])).toBe('bad-request');
+    }
+  });
+
+  it('lets no local client send to service 0, on any node (hello and bye speak for transportd)', () => {
+    const r = setup();
+    for (const node of [LOCAL_NODE, 0, 1, BROADCAST_NODE]) {
+      const message = route(r, pkt({ flags: Flag.NOREPLY, requestId: 0, dest: { node, service: 0 } }), { kind: 'local', endpointId: 'a' });
+      expect(message.map((a) => a.kind)).toEqual(['drop']);
+      const request = route(r, pkt({ dest: { node, service: 0 } }), { kind: 'local', endpointId: 'a' });
+      expect(request.map((a) => a.kind)).toEqual(['drop', 'deliver']);
+      expect(errorCode(request[1])).toBe('bad-request');
+    }
+    // transportd's own control service (holder of 0) may.
+    r.claim('control', 0);
+    const own = route(r, pkt({ flags: Flag.REPLY, src: { node: 0, service: 0 }, dest: { node: 1, service: 0 } }), { kind: 'local', endpointId: 'control' });
+    expect(own.map((a) => a.kind)).toEqual(['uplink']);
+  });
+
+  it('refuses uplink packets from non-members, from this node, or without a concrete source', () => {
+    const r = setup();
+    const refusal = (src: number, from?: number) => r.uplinkRefusal(pkt({ src: { node: src, service: 0 } }).header, from);
+    expect(refusal(1, 1)).toBeUndefined();
+    expect(refusal(9, 9)).toMatch(/not a cluster member/);
+    expect(refusal(0, 0)).toMatch(/this node/);
+    expect(refusal(LOCAL_NODE)).toMatch(/concrete/);
+    expect(refusal(1, 2)).toMatch(/does not match/);
+    expect(route(r, pkt({ src: { node: 9, service: 1 } }), { kind: 'uplink', node: 9 }).map((a) => a.kind)).toEqual(['drop']);
   });
 
   it('keeps service ownership exclusive and releases it on disconnect', () => {

@@ -2,10 +2,14 @@
 // local endpoint, out through the uplink, or back to its sender as an error
 // reply. The router tells a RouteSink (transportd) what to do, one call per
 // action: no lists or action objects on the per-packet path.
+// Who may say what (PROTOCOL.md, Trust and bounds): a local client speaks only
+// for the service it holds on this node and never to service 0; a packet from
+// the uplink must come from a member node other than this one, as the sender
+// the carrier knows.
 
-import { BROADCAST_NODE, LOCAL_NODE, formatEndpoint } from './endpoint.ts';
-import { kindOf } from './header.ts';
-import { NoSuchServiceError, UnreachableNodeError, toWireError, type TransportError } from './errors.ts';
+import { BROADCAST_NODE, CONTROL_SERVICE, LOCAL_NODE, formatEndpoint, isConcreteNode } from './endpoint.ts';
+import { kindOf, type TransportHeader } from './header.ts';
+import { BadRequestError, NoSuchServiceError, UnreachableNodeError, toWireError, type TransportError } from './errors.ts';
 import { buildErrorReply } from './message.ts';
 import { sharingPayload, withHeader, type Packet } from './packet.ts';
 import type { NodeView } from './discovery.ts';
@@ -61,23 +65,69 @@ export class Router {
   }
 
   route(packet: Packet, origin: Origin, out: RouteSink): void {
-    const h = packet.header;
-    if (origin.kind === 'local') {
-      if (h.src.node !== LOCAL_NODE && h.src.node !== this.node) return out.drop(`source node ${h.src.node} is not this node`, packet, 'warn');
-      if (this.owners.get(h.src.service) !== origin.endpointId) {
-        return out.drop(`source service ${h.src.service} is not held by ${origin.endpointId}`, packet, 'warn');
-      }
-      // Clients that know their node already address it concretely: nothing to rewrite.
-      if (h.src.node === this.node && h.dest.node !== LOCAL_NODE) return this.forward(packet, out);
-      const dest = h.dest.node === LOCAL_NODE ? { ...h.dest, node: this.node } : h.dest;
-      return this.forward(withHeader(packet, { src: { ...h.src, node: this.node }, dest }), out);
-    }
-    if (h.dest.node !== this.node) return out.drop(`addressed to node ${h.dest.node}; transportd does not relay`, packet, 'warn');
-    if (h.src.node === LOCAL_NODE || h.src.node === BROADCAST_NODE) return out.drop('uplink packet without a concrete source node', packet, 'warn');
-    if (origin.node !== undefined && origin.node !== h.src.node) {
-      return out.drop(`source node ${h.src.node} does not match the sending node ${origin.node}`, packet, 'warn');
-    }
+    if (origin.kind === 'local') return this.fromLocal(packet, origin.endpointId, out);
+    const refusal = this.uplinkRefusal(packet.header, origin.node);
+    if (refusal !== undefined) return out.drop(refusal, packet, 'warn');
     this.forward(packet, out);
+  }
+
+  /**
+   * Why a packet from the uplink is refused, or undefined when it is taken.
+   * `from`: the sending node when the carrier knows it. transportd asks before
+   * it counts the packet as life of its source node, then calls routeAccepted().
+   */
+  uplinkRefusal(h: TransportHeader, from: number | undefined): string | undefined {
+    if (h.dest.node !== this.node) return `addressed to node ${h.dest.node}; transportd does not relay`;
+    if (!isConcreteNode(h.src.node)) return 'uplink packet without a concrete source node';
+    if (from !== undefined && from !== h.src.node) return `source node ${h.src.node} does not match the sending node ${from}`;
+    if (h.src.node === this.node) return 'uplink packet claiming to come from this node';
+    if (this.view.stateOf(h.src.node) === 'unknown') return `source node ${h.src.node} is not a cluster member`;
+    return undefined;
+  }
+
+  /** Routes a packet from the uplink that uplinkRefusal() accepted. */
+  routeAccepted(packet: Packet, out: RouteSink): void {
+    this.forward(packet, out);
+  }
+
+  /** A local client (or transportd's own services) sends: only as the service it holds, on this node. */
+  private fromLocal(packet: Packet, endpointId: string, out: RouteSink): void {
+    const h = packet.header;
+    if (h.src.node !== LOCAL_NODE && h.src.node !== this.node) {
+      return this.refuseLocal(packet, endpointId, `source node ${h.src.node} is not this node`, out);
+    }
+    if (this.owners.get(h.src.service) !== endpointId) {
+      return this.refuseLocal(packet, endpointId, `source service ${h.src.service} is not held by this client`, out);
+    }
+    // Service 0 speaks for transportd (hello, bye): only transportd itself sends to it, straight to the uplink.
+    if (h.dest.service === CONTROL_SERVICE && h.src.service !== CONTROL_SERVICE) {
+      return this.refuseLocal(packet, endpointId, 'service 0 belongs to transportd; a client may only attach to it', out);
+    }
+    // Clients that know their node already address it concretely: nothing to rewrite.
+    if (h.src.node === this.node && h.dest.node !== LOCAL_NODE) return this.forward(packet, out);
+    const dest = h.dest.node === LOCAL_NODE ? { ...h.dest, node: this.node } : h.dest;
+    return this.forward(withHeader(packet, { src: { ...h.src, node: this.node }, dest }), out);
+  }
+
+  /**
+   * Drops (logged) a local packet that breaks the rules; a request is answered
+   * with bad-request at the client's real endpoint, not the one it claimed.
+   */
+  private refuseLocal(packet: Packet, endpointId: string, reason: string, out: RouteSink): void {
+    out.drop(`refused from local client ${endpointId}: ${reason}`, packet, 'warn');
+    const h = packet.header;
+    const held = this.serviceOf(endpointId);
+    if (kindOf(h.flags) !== 'request' || held === undefined) return;
+    const request: TransportHeader = {
+      ...h, src: { node: this.node, service: held }, dest: { node: isConcreteNode(h.dest.node) ? h.dest.node : this.node, service: h.dest.service },
+    };
+    out.deliver(endpointId, buildErrorReply(request, toWireError(new BadRequestError(reason), this.node)));
+  }
+
+  /** The service an endpoint holds (one per client; only looked up for refused packets). */
+  private serviceOf(endpointId: string): number | undefined {
+    for (const [service, owner] of this.owners) if (owner === endpointId) return service;
+    return undefined;
   }
 
   /** Requests get an error reply routed back to their source; other packets are dropped. */

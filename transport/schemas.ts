@@ -142,6 +142,15 @@ export class MessageRegistry {
 
 // ---- core message types (service 0 = transportd control, service 1 = built-in) ----
 
+/**
+ * Most services one hello may list (PROTOCOL.md, Trust and bounds). A hello
+ * listing more is refused; a transportd announces its lowest-numbered
+ * services up to this many. It bounds what every peer stores per node.
+ */
+export const MAX_HELLO_SERVICES = 128;
+/** Most nodes a status lists (this one included); discovery tracks no more. */
+export const MAX_NODES = 4096;
+
 const u32 = { type: 'integer', minimum: 0, maximum: 0xffffffff } as const;
 const node = { type: 'integer', minimum: 0, maximum: 0xefffffff } as const;
 const shortText = { type: 'string', maxLength: 256 } as const;
@@ -170,7 +179,7 @@ const nodeInfo = {
     protocolVersions: versionList,
     bootId: shortText,
     startedAt: isoTime,
-    services: { type: 'array', items: u32, maxItems: 4096 },
+    services: { type: 'array', items: u32, maxItems: MAX_HELLO_SERVICES },
   },
   required: ['node', 'state', 'since'],
   additionalProperties: false,
@@ -230,7 +239,7 @@ export const CORE_MESSAGES: MessageDefinition[] = [
             software: shortText,
             protocolVersions: versionList,
             startedAt: isoTime,
-            services: { type: 'array', items: u32, maxItems: 4096 },
+            services: { type: 'array', items: u32, maxItems: MAX_HELLO_SERVICES },
             wantReply: { type: 'boolean' },
           },
           required: ['node', 'bootId', 'software', 'protocolVersions', 'startedAt', 'services', 'wantReply'],
@@ -319,7 +328,7 @@ export const CORE_MESSAGES: MessageDefinition[] = [
                 additionalProperties: false,
               },
             },
-            nodes: { type: 'array', items: nodeInfo, maxItems: 4096 },
+            nodes: { type: 'array', items: nodeInfo, maxItems: MAX_NODES },
           },
           required: ['node', 'software', 'protocolVersions', 'uplink', 'startedAt', 'uptimeSeconds', 'services', 'nodes'],
           additionalProperties: false,

@@ -173,3 +173,27 @@ describe('transportd local unix socket', () => {
     await expect(stat(path)).rejects.toThrow();
   });
 });
+
+describe('transportd local socket under a flood of connections', () => {
+  it('takes at most maxLocalConnections at a time; a freed place is taken again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'transportd-'));
+    const socketPath = join(dir, 'transportd.sock');
+    const daemon = new Transportd({ node: 4, uplink: new InProcessHub([4]).createUplink(4), socketPath, maxLocalConnections: 3, logger: silentLogger() });
+    await daemon.start();
+    const clients: TransportClient[] = [];
+    try {
+      for (let i = 0; i < 3; i++) clients.push(await connectTransport({ socketPath, name: `c${i}`, defaultTimeoutMs: 500 }));
+      const extra = await RawConnection.open(socketPath);
+      await waitFor(() => extra.closed, 2000, 'the fourth connection closed');
+      expect(daemon.tableSizes()).toMatchObject({ connections: 3 });
+      await clients.pop()!.close();
+      await waitFor(() => daemon.tableSizes().connections === 2);
+      clients.push(await connectTransport({ socketPath, name: 'again', defaultTimeoutMs: 500 }));
+      expect(await clients[0].request({ node: 4, service: BUILTIN_SERVICE }, 'transport.ping', {})).toMatchObject({ node: 4 });
+    } finally {
+      for (const c of clients) await c.close();
+      await daemon.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -21,8 +21,9 @@ import { PendingRequests } from './pending-requests.ts';
 import { buildErrorReply, buildPacket, buildReply, decodeEnvelope } from './message.ts';
 import { decodePacket, encodePacketAt, type Packet } from './packet.ts';
 import { inProcessLinkPair, socketLink, type PacketLink } from './link.ts';
-import { closeUnixSocket, listenUnixSocket } from './local-socket.ts';
-import { createRegistry, type MessageRegistry } from './schemas.ts';
+import { DEFAULT_MAX_LOCAL_CONNECTIONS, closeUnixSocket, listenUnixSocket } from './local-socket.ts';
+import { MAX_HELLO_SERVICES, createRegistry, type MessageRegistry } from './schemas.ts';
+import { LimitedLog } from './log-limiter.ts';
 import { TransportClient, type TransportClientOptions } from './api.ts';
 import { SOFTWARE_VERSION } from './version.ts';
 import type { Uplink } from './uplinks/uplink.ts';
@@ -45,6 +46,10 @@ export interface TransportdOptions {
   livenessIntervalMs?: number;
   /** How long a request sent through the uplink is remembered for failing it early (default 10 min). */
   pendingRequestTtlMs?: number;
+  /** Most requests remembered that way; the oldest are forgotten first (default 100,000). */
+  maxPendingRequests?: number;
+  /** Unix-socket clients connected at once; more are closed at once (default 1024). */
+  maxLocalConnections?: number;
   software?: string;
   logger?: Logger;
   now?: () => number;
@@ -60,7 +65,6 @@ interface Connection {
 }
 
 const INTERNAL_CONTROL = 'internal:control';
-const UPLINK_UNKNOWN_SENDER: Origin = { kind: 'uplink' };
 const EMPTY_PAYLOAD = Buffer.alloc(0);
 const INTERNAL_BUILTIN = 'internal:builtin';
 const INTERNAL_NAMES: Record<string, string> = { [INTERNAL_CONTROL]: 'transportd', [INTERNAL_BUILTIN]: 'builtin' };
@@ -71,6 +75,8 @@ export class Transportd {
   readonly registry: MessageRegistry = createRegistry();
   private readonly uplink: Uplink;
   private readonly logger: Logger;
+  /** Complaints about bad input (peers, local clients): bounded per kind and interval. */
+  private readonly limitedLog: LimitedLog;
   private readonly now: () => number;
   private readonly maxPayload: number;
   private readonly software: string;
@@ -94,6 +100,7 @@ export class Transportd {
     this.uplink = opts.uplink;
     this.logger = opts.logger ?? createLogger({ component: 'transportd', node: opts.node });
     this.now = opts.now ?? Date.now;
+    this.limitedLog = new LimitedLog(this.logger, { now: this.now });
     this.software = opts.software ?? SOFTWARE_VERSION;
     const carrierLimit = (opts.uplink.maxPacketSize ?? Infinity) - HEADER_SIZE;
     this.maxPayload = Math.min(opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, carrierLimit);
@@ -108,7 +115,7 @@ export class Transportd {
       logger: this.logger,
     });
     this.router = new Router(this.node, this.discovery);
-    this.pending = new PendingRequests({ ttlMs: opts.pendingRequestTtlMs, now: this.now });
+    this.pending = new PendingRequests({ ttlMs: opts.pendingRequestTtlMs, maxEntries: opts.maxPendingRequests, now: this.now });
   }
 
   get socketPath(): string | undefined {
@@ -127,7 +134,11 @@ export class Transportd {
       if (!reachable) this.failPendingTo(node, 'the uplink lost it');
     });
     if (this.opts.socketPath) {
-      this.server = await listenUnixSocket(this.opts.socketPath, (socket) => this.acceptSocket(socket));
+      this.server = await listenUnixSocket(this.opts.socketPath, (socket) => this.acceptSocket(socket), {
+        maxConnections: this.opts.maxLocalConnections,
+        refused: () => this.limitedLog.warn('local-connections', { max: this.opts.maxLocalConnections ?? DEFAULT_MAX_LOCAL_CONNECTIONS },
+          'local connection refused: too many clients connected'),
+      });
     }
     await this.uplink.start();
     this.running = true;
@@ -183,10 +194,18 @@ export class Transportd {
         {
           node: this.node, state: 'self', since: startedAt, software: this.software,
           protocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS], bootId: this.bootId, startedAt,
-          services: services.map((s) => s.service),
+          services: this.announcedServices(),
         },
         ...this.discovery.list(),
       ],
+    };
+  }
+
+  /** Sizes of the tables fed by peers and local clients (diagnostics, tests): each has a bound. */
+  tableSizes(): { nodes: number; pendingRequests: number; connections: number; services: number } {
+    return {
+      nodes: this.discovery.list().length, pendingRequests: this.pending.size, connections: this.connections.size,
+      services: this.router.services().length,
     };
   }
 
@@ -195,13 +214,12 @@ export class Transportd {
   private setupInternalServices(): void {
     const control = new ServiceDispatcher({ registry: this.registry, logger: this.logger, node: () => this.node });
     control.subscribe('transport.hello', (body: HelloBody, ctx) => {
-      if (body.node !== ctx.src.node) return void this.logger.warn({ body, src: ctx.src }, 'hello with mismatched node ignored');
+      if (!this.fromPeerTransportd(ctx.type, body.node, ctx.src)) return;
       if (this.discovery.helloReceived(body) && !this.sendHello(body.node, false)) this.discovery.helloUndelivered(body.node);
     });
     control.subscribe('transport.bye', (body: { node: number; bootId: string }, ctx) => {
-      if (body.node !== ctx.src.node) return;
-      this.discovery.byeReceived(body.node, body.bootId);
-      this.failPendingTo(body.node, 'its transportd shut down');
+      if (!this.fromPeerTransportd(ctx.type, body.node, ctx.src)) return;
+      if (this.discovery.byeReceived(body.node, body.bootId)) this.failPendingTo(body.node, 'its transportd shut down');
     });
     const builtin = createBuiltinService({
       node: this.node, software: this.software, startedAt: this.startedAt, now: this.now, registry: this.registry,
@@ -214,11 +232,27 @@ export class Transportd {
     this.router.claim(INTERNAL_BUILTIN, BUILTIN_SERVICE);
   }
 
+  /**
+   * Control messages count only from service 0 of another node's transportd,
+   * about that node: local clients cannot reach service 0 (the router refuses
+   * it), and the uplink checked the source node against the sender it knows.
+   */
+  private fromPeerTransportd(type: string, about: number, src: { node: number; service: number }): boolean {
+    if (src.service === CONTROL_SERVICE && src.node !== this.node && about === src.node) return true;
+    this.limitedLog.warn('control-source', { type, about, src }, 'control message not from that node\'s transportd ignored');
+    return false;
+  }
+
+  /** What hello and status announce: the lowest-numbered services, at most MAX_HELLO_SERVICES (well-known ones first). */
+  private announcedServices(): number[] {
+    return this.router.services().slice(0, MAX_HELLO_SERVICES).map((s) => s.service);
+  }
+
   /** False when the uplink could not take the hello (node not reachable from here yet). */
   private sendHello(node: number, wantReply: boolean): boolean {
     const hello: HelloBody = {
       node: this.node, bootId: this.bootId, software: this.software, protocolVersions: [...SUPPORTED_PROTOCOL_VERSIONS],
-      startedAt: new Date(this.startedAt).toISOString(), services: this.router.services().map((s) => s.service), wantReply,
+      startedAt: new Date(this.startedAt).toISOString(), services: this.announcedServices(), wantReply,
     };
     return this.sendControl(node, 'transport.hello', hello);
   }
@@ -318,24 +352,32 @@ export class Transportd {
       packet = decodePacket(bytes, this.maxPayload);
     } catch (err) {
       if (!(err instanceof TransportDecodeError) || bytes.length < HEADER_SIZE) {
-        this.logger.warn({ err, from, size: bytes.length }, 'undecodable packet from uplink dropped');
+        this.limitedLog.warn('uplink-undecodable', { err, from, size: bytes.length }, 'undecodable packet from uplink dropped');
         return;
       }
       const { magicOk, ...raw } = readRawHeader(bytes);
       if (!magicOk) {
-        this.logger.warn({ err, from }, 'uplink packet without transport magic dropped');
+        this.limitedLog.warn('uplink-magic', { err, from }, 'uplink packet without transport magic dropped');
         return;
       }
-      this.rejectInvalid(err, raw, (reply) => {
-        if (isConcreteNode(raw.src.node)) this.toUplink(raw.src.node, reply);
-      }, { kind: 'uplink', node: from });
+      const refusal = this.router.uplinkRefusal(raw, from);
+      if (refusal !== undefined) {
+        this.limitedLog.warn('uplink-refused', { reason: refusal, from, header: raw }, 'packet from uplink refused');
+        return;
+      }
+      this.rejectInvalid(err, raw, (reply) => this.toUplink(raw.src.node, reply), { kind: 'uplink', node: from });
       return;
     }
     const h = packet.header;
-    if (isConcreteNode(h.src.node)) this.discovery.trafficFrom(h.src.node);
+    // Checked before anything counts it: a refused packet is no sign of life and settles nothing.
+    const refusal = this.router.uplinkRefusal(h, from);
+    if (refusal !== undefined) {
+      this.limitedLog.warn('uplink-refused', { reason: refusal, from, header: h }, 'packet from uplink refused');
+      return;
+    }
+    this.discovery.trafficFrom(h.src.node);
     if (h.flags & Flag.REPLY) this.pending.settle(h.src.node, h.dest.service, h.requestId);
-    // `from` comes off the wire (the tunnel envelope): a fresh object, not a cache that bad packets could grow.
-    this.router.route(packet, from === undefined ? UPLINK_UNKNOWN_SENDER : { kind: 'uplink', node: from }, this.sink);
+    this.router.routeAccepted(packet, this.sink);
   }
 
   /**
@@ -343,7 +385,7 @@ export class Transportd {
    * is a request we can address (unknown protocol version, oversize, ...).
    */
   private rejectInvalid(error: TransportDecodeError, raw: TransportHeader, send: (reply: Packet) => void, origin: Origin): void {
-    this.logger.warn({ err: error, origin, header: raw }, 'invalid transport frame');
+    this.limitedLog.warn('invalid-frame', { err: error, origin, header: raw }, 'invalid transport frame');
     if (!(raw.flags & Flag.REQUEST) || raw.requestId === 0) return;
     let reason: Error;
     if (error.field === 'protocolVersion') {
@@ -377,7 +419,10 @@ export class Transportd {
         this.pending.add(packet.header);
       }
     },
-    drop: (reason, packet, level) => this.logger[level]({ reason, header: packet.header }, 'packet dropped'),
+    drop: (reason, packet, level) => {
+      if (level === 'warn') this.limitedLog.warn('packet-dropped', { reason, header: packet.header }, 'packet dropped');
+      else this.logger.debug({ reason, header: packet.header }, 'packet dropped');
+    },
   };
 
   /** Encodes once, in place when the packet has room, leaving room for the carrier's own headers when it takes them. */

@@ -1,5 +1,4 @@
 // Software version reported in hello, version and status replies.
-import { createRequire } from 'node:module';
+import { PACKAGE_VERSION } from '../legacy/common/package-version.ts';
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
-export const SOFTWARE_VERSION = `ctdb-bridge ${pkg.version}`;
+export const SOFTWARE_VERSION = `ctdb-bridge ${PACKAGE_VERSION}`;

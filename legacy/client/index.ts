@@ -9,6 +9,5 @@ export type { LegacyClientEvents, ClientState, LegacyMessage, LegacyTunnelPacket
 export * from './errors.ts';
 export { exponentialBackoff, ReconnectLoop, type BackoffPolicy, type ExponentialBackoffOptions } from './reconnect.ts';
 export { realTimers, type ClientTimers } from './timers.ts';
-export { ManualTimers } from './manual-timers.ts';
 export { resolveSocketPath, resolveNodesFile, DEFAULT_SOCKET_PATH } from './socket-path.ts';
 export { ReqidAllocator } from './request-tracker.ts';

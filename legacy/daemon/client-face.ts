@@ -4,8 +4,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../common/log.ts';
 import { ClientStream, type StreamEvent } from './client-stream.ts';
 import { DaemonStartError } from './errors.ts';
+import { DEFAULT_MEMORY_LIMITS, MemoryBudget, type BudgetEntry } from './memory-budget.ts';
 import type { PacketSink } from './messaging.ts';
-import { peerPidsByInode, socketInode, type SsRunner } from './peer-cred.ts';
+import { ClientPids } from './client-pids.ts';
+import { socketInode, type SsRunner } from './peer-cred.ts';
 import { batchWrite, beginDispatch, endDispatch, type BatchTarget } from './write-batch.ts';
 
 /**
@@ -15,7 +17,7 @@ import { batchWrite, beginDispatch, endDispatch, type BatchTarget } from './writ
  * chunk (write-batch.ts) so that bursts leave in one writev.
  */
 
-export const DEFAULT_MAX_CLIENT_PACKET = 64 * 1024 * 1024;
+export const DEFAULT_MAX_CLIENT_PACKET = DEFAULT_MEMORY_LIMITS.maxClientPacket;
 
 export interface ClientFaceOptions {
   socketPath: string;
@@ -27,20 +29,21 @@ export interface ClientFaceOptions {
   /** MaxQueueDropMsg: a client with more packets queued than this is dropped. */
   maxQueuedPackets(): number;
   maxPacketSize?: number;
-  /** Test hook for the peer-pid lookup. */
+  /** Memory budget for incomplete packets (memory-budget.ts); a private one with the defaults when unset. */
+  budget?: MemoryBudget;
+  /** Test hook for the peer-pid lookup (default: client-pids.ts's ss helper). */
   ss?: SsRunner;
 }
 
 export class ClientConn implements PacketSink, BatchTarget {
-  /** Unset until looked up (lazily, see resolvePids). */
-  pid: number | undefined;
-  pidResolved = false;
   closed = false;
   /** Packets written while the socket wanted a drain. */
   private backlog = 0;
   batchEpoch = 0;
   batchCorked = false;
   private readonly stream: ClientStream;
+  /** This connection's account in the memory budget. */
+  private readonly account: BudgetEntry;
 
   constructor(
     readonly clientId: number,
@@ -49,6 +52,8 @@ export class ClientConn implements PacketSink, BatchTarget {
     maxPacketSize: number,
   ) {
     this.stream = new ClientStream(maxPacketSize);
+    this.account = face.budget.register({ clientId }, () => this.evicted());
+    socket.once('close', () => this.released());
   }
 
   sendPacket(packet: Buffer): void {
@@ -70,7 +75,9 @@ export class ClientConn implements PacketSink, BatchTarget {
   onData(chunk: Buffer): void {
     beginDispatch();
     try {
-      this.stream.push(chunk, this.onPacket, this.onEvent);
+      const s = this.stream;
+      s.push(chunk, this.onPacket, this.onEvent);
+      this.face.budget.update(this.account, s.heldBytes, s.midPacket, s.packetsOut);
     } finally {
       endDispatch();
     }
@@ -91,17 +98,33 @@ export class ClientConn implements PacketSink, BatchTarget {
     if (this.closed) return;
     this.socket.destroy();
   }
+
+  /** The budget disconnects us (it logged why): our partial packet's memory goes back at once. */
+  private evicted(): void {
+    this.stream.release();
+    this.close();
+  }
+
+  private released(): void {
+    this.face.budget.unregister(this.account);
+    this.stream.release();
+  }
 }
 
 export class ClientFace {
   readonly clients = new Set<ClientConn>();
   readonly log: Logger;
+  /** Peer pids of the clients (PROCESS_EXISTS, CHECK_PID_SRVID). */
+  readonly pids: ClientPids<ClientConn>;
   private server: Server | undefined;
   private readonly maxPacketSize: number;
+  readonly budget: MemoryBudget;
 
   constructor(readonly opts: ClientFaceOptions) {
     this.log = opts.logger;
-    this.maxPacketSize = opts.maxPacketSize ?? DEFAULT_MAX_CLIENT_PACKET;
+    this.budget = opts.budget ?? new MemoryBudget({}, this.log);
+    this.maxPacketSize = opts.maxPacketSize ?? this.budget.limits.maxClientPacket;
+    this.pids = new ClientPids({ logger: this.log, ss: opts.ss, socketPath: opts.socketPath, inodeOf: (c) => socketInode(c.socket) });
   }
 
   maxQueued(): number {
@@ -127,11 +150,13 @@ export class ClientFace {
   private accept(socket: Socket): void {
     const client = new ClientConn(this.opts.allocateClientId(), socket, this, this.maxPacketSize);
     this.clients.add(client);
+    this.pids.add(client);
     socket.on('data', (chunk: Buffer) => client.onData(chunk));
     socket.on('error', (err) => this.log.debug({ clientId: client.clientId, err: err.message }, 'client socket error'));
     socket.on('close', () => {
       client.closed = true;
       this.clients.delete(client);
+      this.pids.remove(client);
       this.opts.releaseClientId(client.clientId);
       this.opts.onClose(client);
     });
@@ -141,29 +166,8 @@ export class ClientFace {
     return this.clients.size;
   }
 
-  /** Looks up the pid of every client whose pid is not known yet (one `ss` run). */
-  async resolvePids(): Promise<void> {
-    const todo = [...this.clients].filter((c) => !c.pidResolved && !c.closed);
-    if (todo.length === 0) return;
-    const inodes = new Map<number, ClientConn>();
-    for (const c of todo) {
-      const inode = await socketInode(c.socket);
-      if (inode !== undefined) inodes.set(inode, c);
-      c.pidResolved = true;
-    }
-    try {
-      const pids = await peerPidsByInode([...inodes.keys()], this.opts.ss);
-      for (const [inode, pid] of pids) {
-        const c = inodes.get(inode);
-        if (c) c.pid = pid;
-      }
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'cannot determine client pids (ss failed)');
-      for (const c of todo) c.pidResolved = false;
-    }
-  }
-
   async stop(): Promise<void> {
+    this.pids.stop();
     for (const c of this.clients) c.close();
     const server = this.server;
     this.server = undefined;

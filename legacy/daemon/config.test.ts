@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { candidateAddresses, loadDaemonConfig, parseNodesFile, parsePublicAddresses, parseTunablesFile } from './config.ts';
+import { candidateAddresses, loadDaemonConfig, parseTunablesFile } from './config.ts';
 import { Daemon } from './daemon.ts';
 import { DaemonConfigError } from './errors.ts';
 import { silentLogger } from '../common/log.ts';
@@ -27,7 +27,7 @@ const CONF = `[logging]
 \tcluster lock = /shared/lock
 \tleader timeout = 7
 [database]
-\tvolatile database directory = /db/v
+\tvolatile database directory = /tmp
 [failover]
 \tdisabled = true
 [legacy]
@@ -42,7 +42,7 @@ describe('daemon configuration', () => {
       public_addresses: '192.168.1.10/24 eth0,eth1\n# comment\nfd00::5/64 eth2\n',
       'ctdb.tunables': 'RecoverTimeout=42\n# note\nkeepaliveinterval = 2\n',
     });
-    const c = await loadDaemonConfig(dir);
+    const c = await loadDaemonConfig(dir, { interfaces: 'any' });
     expect(c.socketPath).toBe(join(dir, 'run', 'ctdbd.socket'));
     expect(c.pidFile).toBe(join(dir, 'run', 'ctdbd.pid'));
     expect(c.nodes).toEqual([
@@ -59,7 +59,7 @@ describe('daemon configuration', () => {
     expect(c.failoverDisabled).toBe(true);
     expect(c.startAsDisabled).toBe(true);
     expect(c.startAsStopped).toBe(false);
-    expect(c.volatileDbDir).toBe('/db/v');
+    expect(c.volatileDbDir).toBe('/tmp');
     expect(c.publicAddresses).toEqual([
       { address: '192.168.1.10', prefixLength: 24, interfaces: ['eth0', 'eth1'] },
       { address: 'fd00::5', prefixLength: 64, interfaces: ['eth2'] },
@@ -82,18 +82,18 @@ describe('daemon configuration', () => {
   it('turns every bad input into a DaemonConfigError naming file and line', async () => {
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{}, /nodes: nodes file not found/],
-      [{ nodes: 'not-an-ip\n' }, /nodes:1: "not-an-ip" is not an IP address/],
-      [{ nodes: '10.0.0.1\n10.0.0.1\n' }, /duplicate node address/],
+      [{ nodes: 'not-an-ip\n' }, /nodes:1: Invalid IP address not-an-ip$/],
+      [{ nodes: '10.0.0.1\n10.0.0.2 # second\n' }, /nodes:2: Invalid IP address 10.0.0.2 # second/],
       [{ nodes: '\n#\n' }, /no nodes listed/],
-      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[bogus]\nx = 1\n' }, /unknown section \[bogus\]/],
-      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[cluster]\nnode adress = 10.0.0.1\n' }, /unknown setting "node adress"/],
-      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[cluster]\nnode address = 10.0.0.9\n' }, /not in the nodes list/],
-      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[cluster]\nnode address = banana\n' }, /is not an IP address/],
-      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[logging]\nlog level = LOUD\n' }, /log level "LOUD"/],
-      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[logging]\nlocation = stderr\n' }, /must be file:PATH or syslog/],
-      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[legacy]\nstart as stopped = maybe\n' }, /is not a boolean/],
-      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[cluster]\ntransport = ib\n' }, /transport "ib" is not supported/],
-      [{ nodes: '10.0.0.1\n', public_addresses: '10.1.1.1 eth0\n' }, /public_addresses:1: expected/],
+      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[cluster]\nnode address = 10.0.0.9\n' }, /ctdb.conf:2: node address 10.0.0.9 is not in the nodes list/],
+      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[cluster]\nnode address = banana\n' }, /ctdb.conf:2: .*"banana" is not an IP address/],
+      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[logging]\nlog level = LOUD\n' }, /ctdb.conf:2: .*log level = "LOUD" is not a debug level/],
+      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[logging]\nlocation = stderr\n' }, /is not a log location/],
+      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[legacy]\nstart as stopped = maybe\n' }, /is not true, yes, false or no/],
+      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[cluster]\ntransport = ib\n' }, /transport = "ib" is not supported/],
+      [{ nodes: '10.0.0.1\n', 'ctdb.conf': '[database]\nstate database directory = /nonexistent/state\n' }, /ctdb.conf:2: .*does not exist/],
+      [{ nodes: '10.0.0.1\n', public_addresses: '10.1.1.1 lo\n' }, /public_addresses:1: "10.1.1.1" has no \/MASK/],
+      [{ nodes: '10.0.0.1\n', public_addresses: '# x\n10.1.1.1/24 no-such-if0\n' }, /public_addresses:2: unknown interface no-such-if0/],
       [{ nodes: '10.0.0.1\n', 'ctdb.tunables': 'RecoverTimeout: 3\n' }, /ctdb.tunables:1: expected "Name=value"/],
     ];
     for (const [files, re] of cases) {
@@ -104,6 +104,27 @@ describe('daemon configuration', () => {
     }
   });
 
+  it('accepts what ctdbd accepts, with a warning: unknown settings, duplicate nodes', async () => {
+    const dir = await base({
+      nodes: '10.0.0.1\n10.0.0.1\n',
+      'ctdb.conf': '[bogus]\nx = 1\n[cluster]\nnode adress = 10.0.0.1\n',
+    });
+    const warned: string[] = [];
+    const logger = { warn: (_o: unknown, msg: string) => warned.push(msg) } as unknown as import('pino').Logger;
+    const c = await loadDaemonConfig(dir, { logger });
+    expect(c.nodes.map((n) => n.address)).toEqual(['10.0.0.1', '10.0.0.1']);
+    expect(c.warnings.map((w) => `${w.line}`)).toEqual(['1', '4', '2']);
+    expect(warned).toHaveLength(3);
+    expect(warned[0]).toMatch(/unknown section \[bogus\]/);
+    expect(warned[2]).toMatch(/already node 0/);
+  });
+
+  it('spells the node address as the nodes list does (IPv4-mapped, IPv6 case)', async () => {
+    const dir = await base({ nodes: '10.0.0.1\nFD00:0::5\n', 'ctdb.conf': '[cluster]\nnode address = ::ffff:10.0.0.1\n' });
+    expect((await loadDaemonConfig(dir)).nodeAddress).toBe('10.0.0.1');
+    expect((await loadDaemonConfig(dir, { nodeAddress: 'fd00::0:5' })).nodeAddress).toBe('fd00::5');
+  });
+
   it('an unknown tunable name in ctdb.tunables fails when the daemon is built', async () => {
     const dir = await base({ nodes: '10.0.0.1\n', 'ctdb.tunables': 'NoSuchTunable=1\n' });
     const c = await loadDaemonConfig(dir);
@@ -111,8 +132,6 @@ describe('daemon configuration', () => {
   });
 
   it('parsers accept the documented forms', () => {
-    expect(parseNodesFile('  10.0.0.1  \n\t\n#x\n::1\n', 'n').map((n) => n.address)).toEqual(['10.0.0.1', '0.0.0.0', '::1']);
-    expect(parsePublicAddresses('', 'p')).toEqual([]);
     expect(parseTunablesFile('# only comments\n\n', 't')).toEqual([]);
   });
 });

@@ -1,30 +1,22 @@
-import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { parse as parseIni } from 'ini';
+import type { Logger } from 'pino';
 import { CTDB_PORT } from '../protocol/constants.ts';
+import {
+  loadCtdbConf, loadNodesFile, loadPublicAddresses, nodeByAddress, OperatorFileError, parseCtdbAddress, parseCtdbDebugLevel,
+  readOperatorFile, type CtdbConf, type LoadPublicAddressesOptions, type NodeEntry, type OperatorFileWarning, type PublicAddress,
+} from '../config/index.ts';
 import { DaemonConfigError } from './errors.ts';
-import { DebugLevel, parseDebugLevel } from './debug-levels.ts';
+
+export type { NodeEntry, PublicAddress } from '../config/index.ts';
 
 /**
- * The files ctdbd reads, read the same way (behaviour.md §2, local-cluster.md):
- * CTDB_BASE/ctdb.conf (INI), CTDB_BASE/nodes, CTDB_BASE/public_addresses and
- * CTDB_BASE/ctdb.tunables. Paths follow ctdbd's test mode: the socket and the
- * pid file live in CTDB_BASE/run.
+ * The files ctdbd reads, read by the shared readers in legacy/config with
+ * ctdbd 4.17's rules: CTDB_BASE/ctdb.conf, CTDB_BASE/nodes,
+ * CTDB_BASE/public_addresses and CTDB_BASE/ctdb.tunables. Paths follow
+ * ctdbd's test mode: the socket and the pid file live in CTDB_BASE/run.
+ * Where ctdb.conf does not set a path, the embedded daemon keeps its own
+ * files under CTDB_BASE (ctdbd would use /var/lib/ctdb and /var/log/ctdb).
  */
-
-export interface NodeEntry {
-  pnn: number;
-  /** Dotted address; "0.0.0.0" for a deleted (commented-out) entry. */
-  address: string;
-  deleted: boolean;
-}
-
-export interface PublicAddress {
-  address: string;
-  prefixLength: number;
-  interfaces: string[];
-}
 
 export interface DaemonConfig {
   base: string;
@@ -32,10 +24,11 @@ export interface DaemonConfig {
   socketPath: string;
   pidFile: string;
   nodes: NodeEntry[];
-  /** `[cluster] node address`; undefined = first nodes-list address that binds. */
+  /** `[cluster] node address` (inet_ntop spelling); undefined = first nodes-list address that binds. */
   nodeAddress: string | undefined;
   /** TCP port of every node (4379 unless injected for tests). */
   port: number;
+  /** ctdb's location syntax: file[:PATH] or syslog[:OPTION]. */
   logLocation: string;
   /** Numeric CTDB debug level (debug-levels.ts). */
   logLevel: number;
@@ -53,6 +46,8 @@ export interface DaemonConfig {
   publicAddresses: PublicAddress[];
   /** Tunable name (as written) -> value, from ctdb.tunables. */
   tunables: Array<{ name: string; value: number; line: number }>;
+  /** What ctdbd accepts but an operator should hear about (ignored keys, duplicates, ...). */
+  warnings: OperatorFileWarning[];
 }
 
 export interface LoadConfigOptions {
@@ -60,190 +55,87 @@ export interface LoadConfigOptions {
   port?: number;
   /** Override `[cluster] node address`. */
   nodeAddress?: string;
+  /** How public_addresses interfaces are checked; default 'host' (they must exist here, as for ctdbd). */
+  interfaces?: LoadPublicAddressesOptions['interfaces'];
+  /** Each warning is logged here (one line per warning) as well as returned. */
+  logger?: Logger;
 }
 
-/** Reads CTDB_BASE-style directory `base`. Throws DaemonConfigError. */
+/** Reads CTDB_BASE-style directory `base`. Throws DaemonConfigError naming file, line and reason. */
 export async function loadDaemonConfig(base: string, opts: LoadConfigOptions = {}): Promise<DaemonConfig> {
-  const confFile = join(base, 'ctdb.conf');
-  const confText = await readOptional(confFile);
-  const conf = parseCtdbConf(confText ?? '', confFile, base);
-  const nodesFile = join(base, 'nodes');
-  const nodesText = await readOptional(nodesFile);
-  if (nodesText === undefined) throw new DaemonConfigError(nodesFile, undefined, 'nodes file not found');
-  const nodes = parseNodesFile(nodesText, nodesFile);
-  const paFile = join(base, 'public_addresses');
-  const publicAddresses = parsePublicAddresses((await readOptional(paFile)) ?? '', paFile);
-  const tunFile = join(base, 'ctdb.tunables');
-  const tunables = parseTunablesFile((await readOptional(tunFile)) ?? '', tunFile);
-
-  const nodeAddress = opts.nodeAddress ?? conf.nodeAddress;
-  if (nodeAddress !== undefined && !nodes.some((n) => !n.deleted && n.address === nodeAddress)) {
-    throw new DaemonConfigError(confFile, undefined, `node address ${nodeAddress} is not in the nodes list ${nodesFile}`);
+  try {
+    return await load(base, opts);
+  } catch (err) {
+    if (err instanceof OperatorFileError) throw new DaemonConfigError(err.file, err.line, err.reason);
+    throw err;
   }
+}
+
+async function load(base: string, opts: LoadConfigOptions): Promise<DaemonConfig> {
+  const confFile = join(base, 'ctdb.conf');
+  const conf = await loadCtdbConf(confFile, { unknown: 'ignore' });
+  const nodesFile = join(base, 'nodes');
+  const nodes = await loadNodesFile(nodesFile);
+  const publicAddresses = await loadPublicAddresses(join(base, 'public_addresses'), { interfaces: opts.interfaces });
+  const tunFile = join(base, 'ctdb.tunables');
+  const tunables = parseTunablesFile((await readOperatorFile(tunFile)) ?? '', tunFile);
+  const warnings = [...conf.warnings, ...nodes.warnings, ...publicAddresses.warnings];
+  for (const w of warnings) opts.logger?.warn({ file: w.file, line: w.line }, w.reason);
+
+  const nodeAddress = resolveNodeAddress(opts.nodeAddress, conf, confFile);
+  if (nodeAddress !== undefined && !nodeByAddress(nodes.nodes, nodeAddress)) {
+    throw new OperatorFileError(confFile, conf.lines['cluster/node address'], `node address ${nodeAddress} is not in the nodes list ${nodesFile}`);
+  }
+  if (!nodes.nodes.some((n) => !n.deleted)) throw new OperatorFileError(nodesFile, undefined, 'no nodes listed (ctdbd: no address to bind to)');
   const port = opts.port ?? CTDB_PORT;
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new DaemonConfigError(confFile, undefined, `invalid port ${port}`);
+    throw new OperatorFileError(confFile, undefined, `invalid port ${port}`);
   }
   return {
-    ...conf,
+    ...daemonSettings(conf, base),
     base,
     confFile,
     socketPath: join(base, 'run', 'ctdbd.socket'),
     pidFile: join(base, 'run', 'ctdbd.pid'),
-    nodes,
+    nodes: nodes.nodes,
     nodeAddress,
     port,
-    publicAddresses,
+    publicAddresses: publicAddresses.addresses,
     tunables,
+    warnings,
   };
 }
 
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DaemonConfigError(path, undefined, `cannot read: ${(err as Error).message}`);
-  }
+/** The override or `[cluster] node address`, spelled as the nodes list spells it (ctdb_parse_address). */
+function resolveNodeAddress(override: string | undefined, conf: CtdbConf, confFile: string): string | undefined {
+  const text = override ?? conf.values['cluster/node address'];
+  if (text === undefined) return undefined;
+  const addr = parseCtdbAddress(text);
+  if (!addr) throw new OperatorFileError(confFile, override === undefined ? conf.lines['cluster/node address'] : undefined, `node address "${text}" is not an IP address`);
+  return addr.text;
 }
 
-type ConfPart = Omit<DaemonConfig, 'base' | 'confFile' | 'socketPath' | 'pidFile' | 'nodes' | 'port' | 'publicAddresses' | 'tunables'>;
+type ConfPart = Pick<DaemonConfig, 'logLocation' | 'logLevel' | 'clusterLock' | 'leaderTimeoutSec' | 'leaderCapability'
+  | 'lmasterCapability' | 'startAsStopped' | 'startAsDisabled' | 'failoverDisabled' | 'volatileDbDir' | 'persistentDbDir' | 'stateDbDir'>;
 
-/** Known settings per section; anything else is an error as in ctdbd. */
-const KNOWN: Record<string, string[]> = {
-  logging: ['location', 'log level'],
-  cluster: ['transport', 'node address', 'cluster lock', 'recovery lock', 'leader timeout', 'leader capability'],
-  database: ['volatile database directory', 'persistent database directory', 'state database directory',
-    'lock debug script', 'tdb mutexes'],
-  event: ['debug script'],
-  failover: ['disabled'],
-  legacy: ['realtime scheduling', 'lmaster capability', 'start as stopped', 'start as disabled', 'script log level'],
-};
-
-export function parseCtdbConf(text: string, file: string, base: string): ConfPart {
-  let ini: Record<string, unknown>;
-  try {
-    ini = parseIni(text);
-  } catch (err) {
-    throw new DaemonConfigError(file, undefined, `not valid INI: ${(err as Error).message}`);
-  }
-  const section = (name: string): Record<string, unknown> => {
-    const s = ini[name];
-    return s && typeof s === 'object' ? (s as Record<string, unknown>) : {};
-  };
-  for (const [name, value] of Object.entries(ini)) {
-    if (!(name in KNOWN)) {
-      const what = value && typeof value === 'object' ? `unknown section [${name}]` : `setting "${name}" outside any section`;
-      throw new DaemonConfigError(file, lineOf(text, name), what);
-    }
-    for (const key of Object.keys(value as object)) {
-      if (!KNOWN[name].includes(key)) throw new DaemonConfigError(file, lineOf(text, key), `unknown setting "${key}" in [${name}]`);
-    }
-  }
-  const str = (sec: string, key: string, dflt: string): string => {
-    const v = section(sec)[key];
-    if (v === undefined) return dflt;
-    return String(v).trim();
-  };
-  const bool = (sec: string, key: string, dflt: boolean): boolean => {
-    const v = section(sec)[key];
-    if (v === undefined) return dflt;
-    if (typeof v === 'boolean') return v;
-    const s = String(v).trim().toLowerCase();
-    if (['true', 'yes', '1', 'on'].includes(s)) return true;
-    if (['false', 'no', '0', 'off'].includes(s)) return false;
-    throw new DaemonConfigError(file, lineOf(text, key), `[${sec}] ${key}: "${String(v)}" is not a boolean`);
-  };
-  const int = (sec: string, key: string, dflt: number): number => {
-    const v = section(sec)[key];
-    if (v === undefined) return dflt;
-    const s = String(v).trim();
-    if (!/^\d+$/.test(s)) throw new DaemonConfigError(file, lineOf(text, key), `[${sec}] ${key}: "${s}" is not a number`);
-    return Number(s);
-  };
-
-  const transport = str('cluster', 'transport', 'tcp');
-  if (transport !== 'tcp') throw new DaemonConfigError(file, lineOf(text, 'transport'), `[cluster] transport "${transport}" is not supported (only tcp)`);
-  const nodeAddressText = section('cluster')['node address'];
-  let nodeAddress: string | undefined;
-  if (nodeAddressText !== undefined) {
-    nodeAddress = String(nodeAddressText).trim();
-    if (isIP(nodeAddress) === 0) throw new DaemonConfigError(file, lineOf(text, 'node address'), `[cluster] node address "${nodeAddress}" is not an IP address`);
-  }
-  const logLevelText = str('logging', 'log level', 'NOTICE');
-  const logLevel = parseDebugLevel(logLevelText);
-  if (logLevel === undefined) {
-    throw new DaemonConfigError(file, lineOf(text, 'log level'),
-      `[logging] log level "${logLevelText}" is not one of ${Object.keys(DebugLevel).join(', ')}`);
-  }
-  const logLocation = str('logging', 'location', 'file:' + join(base, 'log.ctdb'));
-  if (!(logLocation === 'syslog' || logLocation.startsWith('syslog:') || logLocation.startsWith('file:'))) {
-    throw new DaemonConfigError(file, lineOf(text, 'location'), `[logging] location "${logLocation}" must be file:PATH or syslog`);
-  }
-  const leaderTimeoutSec = int('cluster', 'leader timeout', 5);
-  if (leaderTimeoutSec < 1) throw new DaemonConfigError(file, lineOf(text, 'leader timeout'), '[cluster] leader timeout must be at least 1');
+function daemonSettings(conf: CtdbConf, base: string): ConfPart {
+  const v = conf.values;
+  const set = (key: keyof typeof conf.lines) => conf.lines[key] !== undefined;
   return {
-    nodeAddress,
-    logLocation,
-    logLevel,
-    clusterLock: str('cluster', 'cluster lock', str('cluster', 'recovery lock', '')),
-    leaderTimeoutSec,
-    leaderCapability: bool('cluster', 'leader capability', true),
-    lmasterCapability: bool('legacy', 'lmaster capability', true),
-    startAsStopped: bool('legacy', 'start as stopped', false),
-    startAsDisabled: bool('legacy', 'start as disabled', false),
-    failoverDisabled: bool('failover', 'disabled', false),
-    volatileDbDir: str('database', 'volatile database directory', join(base, 'var', 'volatile')),
-    persistentDbDir: str('database', 'persistent database directory', join(base, 'var', 'persistent')),
-    stateDbDir: str('database', 'state database directory', join(base, 'var', 'state')),
+    logLocation: set('logging/location') ? v['logging/location'] : 'file:' + join(base, 'log.ctdb'),
+    // parseCtdbConf has validated the text, so this is a number.
+    logLevel: parseCtdbDebugLevel(v['logging/log level'])!,
+    clusterLock: v['cluster/cluster lock'] ?? v['cluster/recovery lock'] ?? '',
+    leaderTimeoutSec: v['cluster/leader timeout'],
+    leaderCapability: v['cluster/leader capability'],
+    lmasterCapability: v['legacy/lmaster capability'],
+    startAsStopped: v['legacy/start as stopped'],
+    startAsDisabled: v['legacy/start as disabled'],
+    failoverDisabled: v['failover/disabled'],
+    volatileDbDir: set('database/volatile database directory') ? v['database/volatile database directory'] : join(base, 'var', 'volatile'),
+    persistentDbDir: set('database/persistent database directory') ? v['database/persistent database directory'] : join(base, 'var', 'persistent'),
+    stateDbDir: set('database/state database directory') ? v['database/state database directory'] : join(base, 'var', 'state'),
   };
-}
-
-/** Line of the first occurrence of `word` (for error messages only). */
-function lineOf(text: string, word: string): number | undefined {
-  const lines = text.split('\n');
-  const i = lines.findIndex((l) => l.includes(word));
-  return i === -1 ? undefined : i + 1;
-}
-
-/**
- * Nodes list: one IP per line; blank lines skipped; a line starting with '#'
- * is a DELETED placeholder that keeps the later PNNs stable.
- */
-export function parseNodesFile(text: string, file: string): NodeEntry[] {
-  const nodes: NodeEntry[] = [];
-  const lines = text.split('\n');
-  for (const [i, raw] of lines.entries()) {
-    const line = raw.trim();
-    if (line === '') continue;
-    if (line.startsWith('#')) {
-      nodes.push({ pnn: nodes.length, address: '0.0.0.0', deleted: true });
-      continue;
-    }
-    if (isIP(line) === 0) throw new DaemonConfigError(file, i + 1, `"${line}" is not an IP address`);
-    if (nodes.some((n) => !n.deleted && n.address === line)) throw new DaemonConfigError(file, i + 1, `duplicate node address ${line}`);
-    nodes.push({ pnn: nodes.length, address: line, deleted: false });
-  }
-  if (nodes.filter((n) => !n.deleted).length === 0) throw new DaemonConfigError(file, undefined, 'no nodes listed');
-  return nodes;
-}
-
-/** public_addresses: `ADDRESS/PREFIX IFACE[,IFACE...]` per line, '#' comments. */
-export function parsePublicAddresses(text: string, file: string): PublicAddress[] {
-  const out: PublicAddress[] = [];
-  for (const [i, raw] of text.split('\n').entries()) {
-    const line = raw.replace(/#.*/, '').trim();
-    if (line === '') continue;
-    const [cidr, ifaces, ...rest] = line.split(/\s+/);
-    const m = /^(.+)\/(\d+)$/.exec(cidr);
-    if (!m || isIP(m[1]) === 0 || rest.length > 0) {
-      throw new DaemonConfigError(file, i + 1, `expected "ADDRESS/PREFIX IFACE[,IFACE...]", got "${line}"`);
-    }
-    const prefixLength = Number(m[2]);
-    if (prefixLength > (isIP(m[1]) === 4 ? 32 : 128)) throw new DaemonConfigError(file, i + 1, `bad prefix length /${prefixLength}`);
-    out.push({ address: m[1], prefixLength, interfaces: ifaces ? ifaces.split(',').filter(Boolean) : [] });
-  }
-  return out;
 }
 
 /** ctdb.tunables: `Name=value` per line, '#' comments. Names are checked by the daemon. */

@@ -12,12 +12,13 @@ import { candidateAddresses, type DaemonConfig } from './config.ts';
 import { buildControlTable } from './controls/index.ts';
 import type { ControlRequest, ControlResult, ControlTable } from './controls/types.ts';
 import { pinoLevelFor } from './debug-levels.ts';
-import { DaemonStartError } from './errors.ts';
+import { DaemonStartError, PacketBoundsError } from './errors.ts';
 import {
   buildKeepalive, buildMessage, buildReplyCall, buildReplyControl, buildReqControl, C, CALL, copyPacket, H, M,
-  R, reusePacket, T, validMagic,
+  R, reusePacket, sizeLie, T, validMagic, type SizeLie,
 } from './fast-packets.ts';
 import { KeepaliveMonitor } from './keepalive.ts';
+import { MemoryBudget, type BudgetClock, type MemoryLimits } from './memory-budget.ts';
 import { isInternal, SrvidRegistry, TunnelRegistry, type InternalListener } from './messaging.ts';
 import { NodeLinks } from './node-links.ts';
 import { PendingControls, type PendingControl } from './pending-controls.ts';
@@ -61,6 +62,10 @@ export interface DaemonOptions {
   /** Keepalive version sent and expected (default 4.17's). */
   keepaliveVersion?: number;
   ss?: SsRunner;
+  /** Memory budget for incomplete packets (memory-budget.ts); unset limits take the defaults. */
+  memory?: Partial<MemoryLimits>;
+  /** Clock and timer of the budget's time limit (tests). */
+  budgetClock?: BudgetClock;
 }
 
 export interface ControlReply {
@@ -72,6 +77,7 @@ export interface ControlReply {
 const DISCONNECTED_TEXT = Buffer.from('ctdb_control to disconnected node');
 const NODE_DEAD_TEXT = Buffer.from('node is disconnected');
 const TIMED_OUT_TEXT = Buffer.from('ctdb_control timed out');
+const CLIENT_LIE_TEXT = Buffer.from('ctdb_control with inconsistent lengths');
 /** ctdbd counts its recovery daemon among the clients (PING, statistics). */
 const INTERNAL_CLIENTS = 1;
 
@@ -88,6 +94,8 @@ export class Daemon {
   address = '';
   debugLevel: number;
   readonly clientFace: ClientFace;
+  /** Bytes held for incomplete packets, client and node connections together. */
+  readonly budget: MemoryBudget;
   links: NodeLinks | undefined;
   recoverd!: Recoverd;
   /** Client id of the in-process recovery daemon. */
@@ -113,7 +121,9 @@ export class Daemon {
     this.keepaliveVersion = opts.keepaliveVersion ?? KEEPALIVE_VERSION_4_17;
     this.tunables.applyFile(this.config.tunables, `${this.config.base}/ctdb.tunables`);
     this.controls = buildControlTable();
+    this.budget = new MemoryBudget(opts.memory, this.log, opts.budgetClock);
     this.clientFace = new ClientFace({
+      budget: this.budget,
       socketPath: this.config.socketPath,
       logger: this.log,
       allocateClientId: () => this.allocateClientIdPersistent(),
@@ -160,6 +170,7 @@ export class Daemon {
     const log = this.log.child({ node: this.pnn });
     (this as { log: Logger }).log = log;
     this.links!.setLogger(log);
+    this.budget.setLogger(log);
     this.state = new ClusterState(this.config.nodes, this.pnn, this.config);
     if (this.config.startAsStopped) this.state.setOwnFlags(NodeFlag.STOPPED, 0);
     if (this.config.startAsDisabled) this.state.setOwnFlags(NodeFlag.PERMANENTLY_DISABLED, 0);
@@ -183,6 +194,7 @@ export class Daemon {
       declareDead: (pnn, reason) => this.nodeDead(pnn, reason),
     }, () => this.timing('keepaliveIntervalMs'), () => this.timing('keepaliveLimit'));
     this.keepalive.start();
+    this.budget.start();
     this.sweeper = setInterval(() => this.sweepPending(), 1000);
     this.sweeper.unref?.();
     this.state.runState = RunState.FIRST_RECOVERY;
@@ -206,6 +218,7 @@ export class Daemon {
         onLinkFailure: (pnn, reason) => this.nodeDead(pnn, reason),
         connectTimeoutMs: this.timing('connectTimeoutMs'),
         reconnectIntervalMs: this.timing('reconnectIntervalMs'),
+        budget: this.budget,
       });
       try {
         await links.listen();
@@ -244,6 +257,7 @@ export class Daemon {
     this.recoverd?.stop();
     this.keepalive?.stop();
     if (this.sweeper) clearInterval(this.sweeper);
+    this.budget.stop();
     for (const p of this.pending.takeWhere(() => true)) {
       p.resolve?.({ status: -1, data: Buffer.alloc(0), error: 'daemon shutting down' });
     }
@@ -287,22 +301,46 @@ export class Daemon {
       this.log.warn({ clientId: client.clientId }, 'packet with bad magic or version from client: dropped');
       return;
     }
-    switch (p.readUInt32LE(H.OPERATION)) {
-      case Operation.REQ_CONTROL: this.clientControl(client, p); break;
-      case Operation.REQ_MESSAGE: this.clientMessage(p); break;
-      case Operation.REQ_TUNNEL: this.clientTunnel(p); break;
-      case Operation.REQ_CALL: this.clientCall(client, p); break;
-      default:
-        this.log.warn({ clientId: client.clientId, operation: p.readUInt32LE(H.OPERATION) },
-          'client sent an operation clients may not send: dropped');
+    const lie = sizeLie(p);
+    if (lie) {
+      this.clientLie(client, p, lie);
+      return;
+    }
+    try {
+      switch (p.readUInt32LE(H.OPERATION)) {
+        case Operation.REQ_CONTROL: this.clientControl(client, p); break;
+        case Operation.REQ_MESSAGE: this.clientMessage(p); break;
+        case Operation.REQ_TUNNEL: this.clientTunnel(p); break;
+        case Operation.REQ_CALL: this.clientCall(client, p); break;
+        default:
+          this.log.warn({ clientId: client.clientId, operation: p.readUInt32LE(H.OPERATION) },
+            'client sent an operation clients may not send: dropped');
+      }
+    } catch (err) {
+      // A size check missed above: the copy refused to read past the packet. Drop it, stay up.
+      if (!(err instanceof PacketBoundsError)) throw err;
+      this.log.error({ clientId: client.clientId, err: err.message }, 'client packet refused by a packet copy: dropped');
     }
   }
 
+  /**
+   * A client packet whose declared sizes exceed it: dropped, logged; a control
+   * that expects a reply gets an error (a broadcast one gets nothing, as always).
+   */
+  private clientLie(client: ClientConn, p: Buffer, lie: SizeLie): void {
+    this.log.warn({ clientId: client.clientId, operation: lie.operation, field: lie.field, ...lie.declared, end: lie.end, length: lie.length },
+      'client packet with inconsistent lengths: dropped');
+    if (lie.operation !== Operation.REQ_CONTROL) return;
+    const flags = p.length >= C.FLAGS + 4 ? p.readUInt32LE(C.FLAGS) : 0;
+    const dest = p.readUInt32LE(H.DESTNODE);
+    const broadcast = dest === Node.BROADCAST_ALL || dest === Node.BROADCAST_ACTIVE || dest === Node.BROADCAST_CONNECTED;
+    if ((flags & ControlFlag.NOREPLY) !== 0 || broadcast) return;
+    client.sendPacket(buildReplyControl(this.generation, 0, this.pnn, p.readUInt32LE(H.REQID), -1, undefined, CLIENT_LIE_TEXT));
+    this.stats.clientPacketsSent++;
+  }
+
+  /** Sizes were checked by onClientPacket (sizeLie). */
   private clientControl(client: ClientConn, p: Buffer): void {
-    if (p.length < C.DATA || C.DATA + p.readUInt32LE(C.DATALEN) > p.length) {
-      this.log.warn({ clientId: client.clientId }, 'REQ_CONTROL with inconsistent lengths: dropped');
-      return;
-    }
     this.stats.client.reqControl++;
     let dest = p.readUInt32LE(H.DESTNODE);
     const reqid = p.readUInt32LE(H.REQID);
@@ -404,10 +442,6 @@ export class Daemon {
   }
 
   private clientMessage(p: Buffer): void {
-    if (p.length < M.DATA || M.DATA + p.readUInt32LE(M.DATALEN) > p.length) {
-      this.log.warn('REQ_MESSAGE with inconsistent lengths: dropped');
-      return;
-    }
     this.stats.client.reqMessage++;
     let dest = p.readUInt32LE(H.DESTNODE);
     if (dest === Node.CURRENT) dest = this.pnn;
@@ -465,10 +499,6 @@ export class Daemon {
   }
 
   private clientTunnel(p: Buffer): void {
-    if (p.length < T.DATA || T.DATA + p.readUInt32LE(T.DATALEN) > p.length) {
-      this.log.warn('REQ_TUNNEL with inconsistent lengths: dropped');
-      return;
-    }
     this.stats.client.reqTunnel++;
     const dest = p.readUInt32LE(H.DESTNODE);
     // Only a concrete node; CURRENT_NODE and broadcasts are dropped silently (as ctdbd).
@@ -499,7 +529,7 @@ export class Daemon {
   private clientCall(client: ClientConn, p: Buffer): void {
     this.stats.client.reqCall++;
     const reqid = p.readUInt32LE(H.REQID);
-    const dbId = p.length >= CALL.CMIN ? p.readUInt32LE(CALL.DB_ID) : 0;
+    const dbId = p.readUInt32LE(CALL.DB_ID);
     this.log.warn({ clientId: client.clientId, dbId: `0x${dbId.toString(16)}` },
       'REQ_CALL: the embedded daemon has no databases yet');
     client.sendPacket(buildReplyCall(this.generation, 0, this.pnn, reqid, -1));
@@ -522,22 +552,25 @@ export class Daemon {
 
   private onNodePacket(linkPnn: number, p: Buffer): void {
     this.stats.nodePacketsRecv++;
+    const lie = sizeLie(p);
+    if (lie) {
+      this.nodeLie(linkPnn, p, lie);
+      return;
+    }
     const srcnode = p.readUInt32LE(H.SRCNODE);
     const op = p.readUInt32LE(H.OPERATION);
-    if (!(op === Operation.REQ_CALL && p.length >= CALL.CMIN && p.readUInt32LE(44) > 0)) this.keepalive?.received(srcnode);
+    if (!(op === Operation.REQ_CALL && p.readUInt32LE(44) > 0)) this.keepalive?.received(srcnode);
     switch (op) {
       case Operation.REQ_KEEPALIVE: this.nodeKeepalive(linkPnn, p); break;
       case Operation.REQ_CONTROL: this.nodeControl(p); break;
       case Operation.REPLY_CONTROL: this.nodeReplyControl(p); break;
       case Operation.REQ_MESSAGE:
         this.stats.node.reqMessage++;
-        if (p.length >= M.DATA && M.DATA + p.readUInt32LE(M.DATALEN) <= p.length) {
-          this.deliverMessage(p, M.DATA + p.readUInt32LE(M.DATALEN));
-        }
+        this.deliverMessage(p, M.DATA + p.readUInt32LE(M.DATALEN));
         break;
       case Operation.REQ_TUNNEL:
         this.stats.node.reqTunnel++;
-        if (p.length >= T.DATA && T.DATA + p.readUInt32LE(T.DATALEN) <= p.length) this.deliverTunnel(p);
+        this.deliverTunnel(p);
         break;
       case Operation.REQ_CALL: this.nodeCall(p); break;
       default:
@@ -545,12 +578,28 @@ export class Daemon {
     }
   }
 
+  /**
+   * A node packet whose declared sizes exceed it is a framing violation of
+   * that link, as a bad length is for ctdbd: the link is failed (node dead,
+   * both connections reset). A control waiting for this reply gets an error
+   * of its own, never bytes of the lie's size.
+   */
+  private nodeLie(linkPnn: number, p: Buffer, lie: SizeLie): void {
+    this.log.warn({ peer: linkPnn, operation: lie.operation, field: lie.field, ...lie.declared, end: lie.end, length: lie.length },
+      'node packet with inconsistent lengths: failing the link');
+    if (lie.operation === Operation.REPLY_CONTROL) {
+      const reqid = p.readUInt32LE(H.REQID);
+      const pend = this.pending.take(reqid);
+      // A control pending at another node is not this liar's to fail.
+      if (pend && pend.destnode !== linkPnn) this.pending.add(reqid, pend);
+      else if (pend) this.failPending(pend, Buffer.from(`ctdb_control reply from node ${linkPnn} had inconsistent lengths`));
+    }
+    this.nodeDead(linkPnn, `packet with inconsistent lengths (${lie.field})`);
+  }
+
+  /** Sizes were checked by onNodePacket (sizeLie). */
   private nodeControl(p: Buffer): void {
     this.stats.node.reqControl++;
-    if (p.length < C.DATA || C.DATA + p.readUInt32LE(C.DATALEN) > p.length) {
-      this.log.warn('REQ_CONTROL from node with inconsistent lengths: dropped');
-      return;
-    }
     const srcnode = p.readUInt32LE(H.SRCNODE);
     const reqid = p.readUInt32LE(H.REQID);
     const noreply = (p.readUInt32LE(C.FLAGS) & ControlFlag.NOREPLY) !== 0;
@@ -573,6 +622,7 @@ export class Daemon {
     if (!pend) return;
     if (pend.client) {
       if (pend.client.closed) return;
+      // Sizes were checked by onNodePacket (sizeLie): dl + el bytes are there.
       const dl = p.readUInt32LE(R.DATALEN);
       const el = p.readUInt32LE(R.ERRORLEN);
       pend.client.sendPacket(reusePacket(p, R.DATA + dl + el, R.CMIN, this.generation, 0, this.pnn, pend.clientReqid!));
@@ -592,7 +642,7 @@ export class Daemon {
     // Call traffic from another generation is dropped silently (behaviour.md §2).
     if (p.readUInt32LE(H.GENERATION) !== this.generation || this.state.selfInactive) return;
     const srcnode = p.readUInt32LE(H.SRCNODE);
-    const dbId = p.length >= CALL.CMIN ? p.readUInt32LE(CALL.DB_ID) : 0;
+    const dbId = p.readUInt32LE(CALL.DB_ID);
     const msg = Buffer.from(`Unknown database in request. db_id==0x${dbId.toString(16).padStart(8, '0')}\0`);
     const b = Buffer.alloc(Math.max(48, (40 + msg.length + 7) & ~7));
     b.writeUInt32LE(b.length, 0);

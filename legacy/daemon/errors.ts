@@ -38,3 +38,23 @@ export class DaemonControlError extends DaemonError {
     super('CONTROL_FAILED', `control ${opcode} to node ${destnode} failed: status ${status}${errorText ? ` (${errorText})` : ''}`);
   }
 }
+
+/** The lookup of client pids (`ss`) failed or timed out. */
+export class PeerPidLookupError extends DaemonError {
+  override name = 'PeerPidLookupError';
+  constructor(reason: string, cause?: unknown) {
+    super('PEER_PID_LOOKUP_FAILED', `cannot learn client pids: ${reason}`, { cause });
+  }
+}
+
+/**
+ * A packet copy was asked for more bytes than the source packet holds: the
+ * copy would carry bytes never written for it (freed heap). Callers check
+ * declared sizes first (sizeLie); this is the last line of defence.
+ */
+export class PacketBoundsError extends DaemonError {
+  override name = 'PacketBoundsError';
+  constructor(readonly wanted: number, readonly available: number) {
+    super('PACKET_BOUNDS', `packet copy of ${wanted} bytes from a packet of ${available} bytes refused`);
+  }
+}

@@ -1,6 +1,7 @@
 // Imported, not the global: Node defines global Buffer as a getter, a call per use.
 import { Buffer } from 'node:buffer';
 import { CTDB_MAGIC, CTDB_PROTOCOL, HEADER_SIZE, Operation } from '../protocol/constants.ts';
+import { PacketBoundsError } from './errors.ts';
 
 /**
  * Hot-path packet access for the daemon: fixed header offsets read and
@@ -25,8 +26,9 @@ export const R = { STATUS: 32, DATALEN: 36, ERRORLEN: 40, DATA: 44, CMIN: 48 } a
 export const CALL = { DB_ID: 36, KEYLEN: 48, CALLDATALEN: 52, KEY: 56, CMIN: 60 } as const;
 export const REPLY_CALL_CMIN = 44;
 
+/** Exact for any length up to 2^53 (`(n + 7) & ~7` wraps at 2^31 and 2^32). */
 export function roundUp8(n: number): number {
-  return (n + 7) & ~7;
+  return n + (-n & 7);
 }
 
 /** ctdbd's length rule: max(exact, C minimum), rounded up to 8. */
@@ -40,6 +42,63 @@ export function daemonLength(exact: number, cMin: number): number {
  */
 export function zeroFrom(b: Buffer, from: number): void {
   for (let i = from; i < b.length; i++) b[i] = 0;
+}
+
+/**
+ * Declared sizes that do not fit their packet: the operation's inner length
+ * fields (datalen, errorlen, keylen, ...) put the end of its payload past
+ * the bytes present, or the packet is shorter than its fixed part. Sums are
+ * plain numbers, so no u32 wrap hides a lie.
+ */
+export interface SizeLie {
+  operation: number;
+  /** The field that takes the end past the packet ('length' when the fixed part is missing). */
+  field: string;
+  /** Length fields as declared, by wire name. */
+  declared: Record<string, number>;
+  /** Where the declared payload ends. */
+  end: number;
+  /** Bytes the packet holds. */
+  length: number;
+}
+
+/**
+ * The one home for the size rules of the operations the daemon reads or
+ * forwards (wire.md §3); others pass (they are dropped unread). Undefined
+ * when the sizes are consistent: no allocation on the hot path.
+ */
+export function sizeLie(p: Buffer): SizeLie | undefined {
+  const op = p.readUInt32LE(H.OPERATION);
+  switch (op) {
+    case Operation.REQ_CONTROL: return oneLength(p, op, C.DATALEN, 'datalen');
+    case Operation.REQ_MESSAGE: return oneLength(p, op, M.DATALEN, 'datalen');
+    case Operation.REQ_TUNNEL: return oneLength(p, op, T.DATALEN, 'datalen');
+    case Operation.REPLY_CONTROL: return twoLengths(p, op, R.DATALEN, 'datalen', 'errorlen');
+    case Operation.REQ_CALL: return twoLengths(p, op, CALL.KEYLEN, 'keylen', 'calldatalen');
+    default: return undefined;
+  }
+}
+
+/** A payload located by one u32 length at `at`, starting right after it. */
+function oneLength(p: Buffer, op: number, at: number, name: string): SizeLie | undefined {
+  const start = at + 4;
+  if (p.length < start) return { operation: op, field: 'length', declared: {}, end: start, length: p.length };
+  const a = p.readUInt32LE(at);
+  if (start + a <= p.length) return undefined;
+  return { operation: op, field: name, declared: { [name]: a }, end: start + a, length: p.length };
+}
+
+/** Two payloads back to back, located by two consecutive u32 lengths at `at`. */
+function twoLengths(p: Buffer, op: number, at: number, nameA: string, nameB: string): SizeLie | undefined {
+  const start = at + 8;
+  if (p.length < start) return { operation: op, field: 'length', declared: {}, end: start, length: p.length };
+  const a = p.readUInt32LE(at);
+  const b = p.readUInt32LE(at + 4);
+  if (start + a + b <= p.length) return undefined;
+  return {
+    operation: op, field: start + a > p.length ? nameA : nameB, declared: { [nameA]: a, [nameB]: b },
+    end: start + a + b, length: p.length,
+  };
 }
 
 export function validMagic(p: Buffer): boolean {
@@ -115,10 +174,12 @@ export function buildMessage(generation: number, destnode: number, srcnode: numb
 /**
  * A copy of an existing packet's header+body (first `exact` bytes) with the
  * daemon's length; routing fields patched. Used when the original cannot be
- * reused (unpadded client packet, several destinations).
+ * reused (unpadded client packet, several destinations). `exact` beyond the
+ * packet throws PacketBoundsError: the copy would carry unwritten bytes.
  */
 export function copyPacket(p: Buffer, exact: number, cMin: number,
   generation: number, destnode: number, srcnode: number, reqid: number): Buffer {
+  if (!(exact >= HEADER_SIZE && exact <= p.length)) throw new PacketBoundsError(exact, p.length);
   const b = Buffer.allocUnsafe(daemonLength(exact, cMin));
   p.copy(b, 0, 0, exact);
   zeroFrom(b, exact);
@@ -130,10 +191,12 @@ export function copyPacket(p: Buffer, exact: number, cMin: number,
 /**
  * The packet itself, patched in place, when its length already is the
  * daemon's length for `exact`; otherwise a fresh copy. The caller must own
- * `p` (a view into a chunk we read) and not use it again.
+ * `p` (a view into a chunk we read) and not use it again. Refuses `exact`
+ * beyond the packet as copyPacket does.
  */
 export function reusePacket(p: Buffer, exact: number, cMin: number,
   generation: number, destnode: number, srcnode: number, reqid: number): Buffer {
+  if (!(exact >= HEADER_SIZE && exact <= p.length)) throw new PacketBoundsError(exact, p.length);
   const want = daemonLength(exact, cMin);
   if (p.length !== want) return copyPacket(p, exact, cMin, generation, destnode, srcnode, reqid);
   if (exact < want) zeroFrom(p, exact);

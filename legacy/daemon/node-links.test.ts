@@ -1,10 +1,9 @@
-import { createServer, Socket, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KEEPALIVE_VERSION_4_17, NodeFlag, Operation } from '../protocol/constants.ts';
+import { NodeFlag, Operation } from '../protocol/constants.ts';
 import { Control } from '../protocol/controls.ts';
-import { PacketFramer } from '../protocol/framing.ts';
-import { decodePacket, encodePacket, type Packet, type ReqControl, type ReqKeepalive } from '../protocol/packets.ts';
+import type { ReqControl, ReqKeepalive } from '../protocol/packets.ts';
 import type { Daemon } from './daemon.ts';
+import { FakePeer } from './testing/fake-peer.ts';
 import { RawClient } from './testing/raw-client.ts';
 import { TestCluster } from './testing/test-cluster.ts';
 
@@ -13,66 +12,6 @@ import { TestCluster } from './testing/test-cluster.ts';
  * TCP (as the reference experiments did against real ctdbd): connection
  * rules, keepalives, strict framing, dead-node detection.
  */
-
-class FakePeer {
-  readonly received: Packet[] = [];
-  server!: Server;
-  out: Socket | undefined;
-  inbound: Socket | undefined;
-  private keepaliveTimer: NodeJS.Timeout | undefined;
-
-  constructor(readonly address: string, readonly port: number, readonly pnn: number) {}
-
-  async listen(): Promise<void> {
-    this.server = createServer((s) => {
-      this.inbound = s;
-      const framer = new PacketFramer({ strict: true });
-      s.on('data', (chunk: Buffer) => framer.push(chunk, (b) => this.received.push(decodePacket(b))));
-      s.on('error', () => undefined);
-    });
-    await new Promise<void>((r) => this.server.listen({ host: this.address, port: this.port }, () => r()));
-  }
-
-  connect(to: string, localAddress = this.address): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const s = new Socket();
-      s.on('error', reject);
-      s.connect({ host: to, port: this.port, localAddress }, () => resolve(s));
-      this.out = s;
-    });
-  }
-
-  send(p: Packet): void {
-    this.out!.write(encodePacket(p, { padding: 'daemon' }));
-  }
-
-  keepalives(destnode: number, everyMs: number, version = KEEPALIVE_VERSION_4_17, uptime = 0): void {
-    this.keepaliveTimer = setInterval(() => this.send({
-      operation: Operation.REQ_KEEPALIVE, generation: 1, destnode, srcnode: this.pnn, reqid: 0, version, uptime,
-    }), everyMs);
-  }
-
-  stopKeepalives(): void {
-    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
-  }
-
-  async until<T extends Packet>(match: (p: Packet) => boolean, timeoutMs = 3000): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const p = this.received.find(match);
-      if (p) return p as T;
-      if (Date.now() > end) throw new Error('fake peer: no matching packet');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-
-  async close(): Promise<void> {
-    this.stopKeepalives();
-    this.out?.destroy();
-    this.inbound?.destroy();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
 
 let cluster: TestCluster | undefined;
 let peer: FakePeer | undefined;

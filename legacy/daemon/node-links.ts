@@ -2,6 +2,7 @@ import { createServer, Socket, type Server } from 'node:net';
 import type { Logger } from '../common/log.ts';
 import { PacketFramer } from '../protocol/framing.ts';
 import { DaemonStartError } from './errors.ts';
+import { MemoryBudget } from './memory-budget.ts';
 import { batchWrite, beginDispatch, endDispatch, type BatchTarget } from './write-batch.ts';
 
 /**
@@ -12,7 +13,9 @@ import { batchWrite, beginDispatch, endDispatch, type BatchTarget } from './writ
  *   EOF arriving on it means the peer failed;
  * - accepted connections are identified by source IP only and only read;
  * - strict framing (length multiple of 8, magic, version): a violation kills
- *   the peer;
+ *   the peer; so does a packet above the budget's largest node packet, one
+ *   incomplete for longer than its time limit, or the largest incomplete one
+ *   when the daemon-wide budget is exceeded (memory-budget.ts);
  * - connect attempts time out after 1 s and are retried every second.
  * A peer counts as connected once both directions exist.
  */
@@ -34,7 +37,12 @@ export interface NodeLinksOptions {
   onLinkFailure(pnn: number, reason: string): void;
   connectTimeoutMs?: number;
   reconnectIntervalMs?: number;
-  maxPacketSize?: number;
+  /**
+   * Memory budget for incomplete packets (memory-budget.ts): the largest node
+   * packet, the time limit on an incomplete one, the daemon-wide total. A
+   * private one with the defaults when unset.
+   */
+  budget?: MemoryBudget;
 }
 
 interface PeerState {
@@ -55,9 +63,11 @@ export class NodeLinks {
   private log: Logger;
   private readonly connectTimeoutMs: number;
   private readonly reconnectMs: number;
+  private readonly budget: MemoryBudget;
 
   constructor(private readonly opts: NodeLinksOptions) {
     this.log = opts.logger;
+    this.budget = opts.budget ?? new MemoryBudget({}, opts.logger);
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 1000;
     this.reconnectMs = opts.reconnectIntervalMs ?? 1000;
     for (const peer of opts.peers) {
@@ -169,13 +179,22 @@ export class NodeLinks {
     }
     st.in = s;
     s.setKeepAlive(true);
-    const framer = new PacketFramer({ strict: true, maxPacketSize: this.opts.maxPacketSize });
+    const framer = new PacketFramer({ strict: true, maxPacketSize: this.budget.limits.maxNodePacket });
     const pnn = st.peer.pnn;
-    const onPacket = (p: Buffer) => this.opts.onPacket(pnn, p);
+    const account = this.budget.register({ peer: pnn }, (reason) => {
+      framer.release();
+      if (st.in === s) this.fail(st, reason);
+      else s.destroy();
+    });
+    // A packet can fail the link (declared sizes that lie): the rest of the chunk is dropped with it.
+    const onPacket = (p: Buffer) => {
+      if (st.in === s) this.opts.onPacket(pnn, p);
+    };
     s.on('data', (chunk: Buffer) => {
       beginDispatch();
       try {
         framer.push(chunk, onPacket);
+        this.budget.update(account, framer.heldBytes, framer.midPacket, framer.packetsOut);
       } catch (err) {
         this.log.warn({ peer: pnn, err: (err as Error).message }, 'bad packet from node: peer failure');
         this.fail(st, (err as Error).message);
@@ -185,6 +204,8 @@ export class NodeLinks {
     });
     s.on('error', () => undefined);
     s.once('close', () => {
+      this.budget.unregister(account);
+      framer.release();
       if (st.in !== s) return;
       st.in = undefined;
       if (st.connected) {

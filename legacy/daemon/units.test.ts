@@ -10,8 +10,10 @@ import { decodePacket, encodePacket, type Packet } from '../protocol/packets.ts'
 import { Srvid } from '../protocol/srvid.ts';
 import { ClientStream } from './client-stream.ts';
 import {
-  buildKeepalive, buildMessage, buildReplyCall, buildReplyControl, buildReqControl, buildTunnel, copyPacket, reusePacket,
+  buildKeepalive, buildMessage, buildReplyCall, buildReplyControl, buildReqControl, buildTunnel, copyPacket, daemonLength,
+  reusePacket, roundUp8, sizeLie,
 } from './fast-packets.ts';
+import { PacketBoundsError } from './errors.ts';
 import { KeepaliveMonitor } from './keepalive.ts';
 import { SrvidRegistry, TunnelRegistry, type InternalListener, type PacketSink } from './messaging.ts';
 import { parseSsUnix, peerPidsByInode, socketInode } from './peer-cred.ts';
@@ -106,6 +108,54 @@ describe('fast packet paths build what the reference codec builds', () => {
     expect(same).toBe(padded);
     expect(same[55]).toBe(0);
     expect(copyPacket(padded, 49, 48, 1, 1, 1, 1).length).toBe(56);
+  });
+
+  it('copy and reuse refuse a length beyond the source packet (typed error), whatever its size', () => {
+    const p = pkt({ operation: Operation.REQ_MESSAGE, generation: 1, destnode: 0, srcnode: 0, reqid: 0, srvid: 5n, data: Buffer.from('abc') }, 'daemon');
+    for (const exact of [p.length + 1, 4000, 256 * 1024 * 1024, 44 + 0xfffffff0, 31]) {
+      expect(() => copyPacket(p, exact, 48, 1, 1, 1, 1)).toThrow(PacketBoundsError);
+      expect(() => reusePacket(p, exact, 48, 1, 1, 1, 1)).toThrow(PacketBoundsError);
+    }
+    expect(reusePacket(p, p.length, 48, 1, 1, 1, 1)).toBe(p);
+  });
+
+  it('padded lengths do not wrap at 2^31 or 2^32', () => {
+    expect(roundUp8(44 + 0xfffffff0)).toBe(0x100000020);
+    expect(roundUp8(0x80000001)).toBe(0x80000008);
+    expect(daemonLength(44 + 0xfffffff0, 48)).toBe(0x100000020);
+    expect([0, 1, 7, 8, 9, 48, 49].map(roundUp8)).toEqual([0, 8, 8, 8, 16, 48, 56]);
+  });
+});
+
+describe('declared sizes against the bytes present (sizeLie)', () => {
+  const honest: Packet[] = [
+    control(1, Buffer.from('abc')),
+    { operation: Operation.REQ_MESSAGE, generation: 0, destnode: 0, srcnode: 0, reqid: 0, srvid: 1n, data: Buffer.alloc(9) },
+    { operation: Operation.REQ_TUNNEL, generation: 0, destnode: 0, srcnode: 0, reqid: 0, tunnelId: 1n, flags: 0, data: Buffer.alloc(3) },
+    { operation: Operation.REPLY_CONTROL, generation: 0, destnode: 0, srcnode: 0, reqid: 0, status: 0, data: Buffer.alloc(5), errorMessage: Buffer.from('err') },
+    { operation: Operation.REQ_CALL, generation: 0, destnode: 0, srcnode: 0, reqid: 0, flags: 0, dbId: 1, callId: 0, hopcount: 0, key: Buffer.alloc(4), callData: Buffer.alloc(7) },
+  ];
+
+  it('passes honest packets, padded or not, and flags every one shortened by a byte', () => {
+    for (const p of honest) {
+      for (const padding of ['none', 'client', 'daemon'] as const) expect(sizeLie(pkt(p, padding))).toBeUndefined();
+      const exact = pkt(p, 'none');
+      const cut = exact.subarray(0, exact.length - 1);
+      expect(sizeLie(cut), `operation ${p.operation}`).toMatchObject({ operation: p.operation, length: exact.length - 1, end: exact.length });
+    }
+  });
+
+  it('names the field, sums without u32 wrap, and reports a missing fixed part as length', () => {
+    const r = pkt(honest[3], 'none');
+    r.writeUInt32LE(8, 36);
+    r.writeUInt32LE(0xfffffff8, 40); // 44 + 8 + 0xfffffff8 wraps to 44 in u32
+    expect(sizeLie(r)).toEqual({ operation: Operation.REPLY_CONTROL, field: 'errorlen', declared: { datalen: 8, errorlen: 0xfffffff8 }, end: 0x10000002c, length: r.length });
+    r.writeUInt32LE(0xfffffff0, 36);
+    expect(sizeLie(r)!.field).toBe('datalen');
+    const short = pkt(honest[0], 'none').subarray(0, 58);
+    expect(sizeLie(short)).toEqual({ operation: Operation.REQ_CONTROL, field: 'length', declared: {}, end: 60, length: 58 });
+    const keepalive = pkt({ operation: Operation.REQ_KEEPALIVE, generation: 0, destnode: 0, srcnode: 0, reqid: 0 }, 'none');
+    expect(sizeLie(keepalive)).toBeUndefined();
   });
 });
 

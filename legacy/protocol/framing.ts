@@ -1,5 +1,6 @@
 import { CTDB_MAGIC, CTDB_PROTOCOL, HEADER_SIZE } from './constants.ts';
 import { CtdbFramingError } from './errors.ts';
+import { PartialPacket } from './partial-packet.ts';
 
 /**
  * Splits a byte stream into packets by the header `length` (wire.md §1).
@@ -14,7 +15,10 @@ import { CtdbFramingError } from './errors.ts';
  *   version must be right, otherwise the connection is dead, as in ctdbd.
  *
  * A framing error is thrown from push(); the framer is then unusable, because
- * the stream cannot be resynchronised.
+ * the stream cannot be resynchronised. A packet split across reads is
+ * assembled in a PartialPacket (memory grows with the bytes received, never
+ * with the length announced); a reader whose connection closes calls
+ * release() to give that memory back at once.
  */
 export interface FramerOptions {
   strict?: boolean;
@@ -24,14 +28,6 @@ export interface FramerOptions {
 
 export const DEFAULT_MAX_PACKET_SIZE = 64 * 1024 * 1024;
 
-/**
- * A packet split across chunks is assembled in one buffer of its full length,
- * allocated as soon as its length is known, so each byte is copied once. Larger
- * packets are collected chunk by chunk and joined at the end instead, so a
- * header announcing a huge length cannot make us allocate before the bytes come.
- */
-const ASSEMBLE_LIMIT = 1024 * 1024;
-
 /** Little-endian u32 by plain byte arithmetic (the caller has checked that 4 bytes are there). */
 function u32At(buf: Buffer, o: number): number {
   return (buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16)) + buf[o + 3] * 16777216;
@@ -40,24 +36,43 @@ function u32At(buf: Buffer, o: number): number {
 export class PacketFramer {
   private readonly strict: boolean;
   private readonly maxPacketSize: number;
-  /** Bytes of a packet whose length is not known yet (< 4 bytes) or that exceeds ASSEMBLE_LIMIT. */
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** A packet of known length being assembled, and how many of its bytes are in. */
-  private partial: Buffer | undefined;
-  private filled = 0;
+  /** The first bytes (< 4) of a packet whose length word is not complete yet. */
+  private head: Buffer | undefined;
+  /** A packet of known length being assembled (partial-packet.ts: memory grows with the bytes that came). */
+  private partial: PartialPacket | undefined;
+  /** Strict mode: magic and version of `partial` were checked. */
+  private partialChecked = false;
   /** Bytes of the stream already handed out as packets (for error offsets). */
   private consumed = 0;
   private failed: CtdbFramingError | undefined;
+  /** Packets handed out so far: a reader that progresses is not a stalled one. */
+  packetsOut = 0;
 
   constructor(opts: FramerOptions = {}) {
     this.strict = opts.strict ?? false;
     this.maxPacketSize = opts.maxPacketSize ?? DEFAULT_MAX_PACKET_SIZE;
   }
 
-  /** Bytes held waiting for the rest of a packet. */
+  /** Bytes received of the packet not complete yet. */
   get pendingBytes(): number {
-    return this.partial ? this.filled : this.buffered;
+    return this.partial ? this.partial.filled : this.head ? this.head.length : 0;
+  }
+
+  /** Memory held for the packet not complete yet. */
+  get heldBytes(): number {
+    return this.partial ? this.partial.heldBytes : this.head ? this.head.length : 0;
+  }
+
+  /** Part of a packet has come and the rest has not. */
+  get midPacket(): boolean {
+    return this.partial !== undefined || this.head !== undefined;
+  }
+
+  /** Drops a packet not complete yet and gives its memory back now (the connection is gone). */
+  release(): void {
+    this.partial?.release();
+    this.partial = undefined;
+    this.head = undefined;
   }
 
   push(chunk: Buffer, onPacket: (packet: Buffer) => void): void {
@@ -66,28 +81,23 @@ export class PacketFramer {
     let buf = chunk;
     let off = 0;
     if (this.partial) {
-      const packet = this.partial;
-      const take = Math.min(packet.length - this.filled, chunk.length);
-      chunk.copy(packet, this.filled, 0, take);
-      this.filled += take;
-      if (this.filled < packet.length) return;
-      this.partial = undefined;
-      this.filled = 0;
+      const partial = this.partial;
+      off = partial.fill(chunk, 0, chunk.length);
       // Strict mode: magic and version were not all there when the length was checked.
+      if (this.strict && !this.partialChecked && partial.filled >= 12) {
+        this.check(partial.received(), 0, partial.length);
+        this.partialChecked = true;
+      }
+      if (!partial.complete) return;
+      this.partial = undefined;
+      const packet = partial.take();
       this.check(packet, 0, packet.length);
       this.consumed += packet.length;
-      off = take;
+      this.packetsOut++;
       onPacket(packet);
-    } else if (this.buffered > 0) {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-      if (this.buffered < 4) return;
-      const need = this.peekLength();
-      // A large packet: wait for all of it before copying anything together.
-      if (need > ASSEMBLE_LIMIT && need <= this.maxPacketSize && this.buffered < need) return;
-      buf = Buffer.concat(this.chunks, this.buffered);
-      this.chunks = [];
-      this.buffered = 0;
+    } else if (this.head) {
+      buf = Buffer.concat([this.head, chunk]);
+      this.head = undefined;
     }
     while (buf.length - off >= 4) {
       const length = u32At(buf, off);
@@ -96,29 +106,20 @@ export class PacketFramer {
       const packet = buf.subarray(off, off + length);
       off += length;
       this.consumed += length;
+      this.packetsOut++;
       onPacket(packet);
     }
     const rest = buf.length - off;
     if (rest === 0) return;
     // Keep private copies of the remainder: the caller may reuse its chunk.
-    if (rest >= 4) {
-      const length = u32At(buf, off);
-      if (length <= ASSEMBLE_LIMIT) {
-        this.partial = Buffer.allocUnsafe(length);
-        this.filled = buf.copy(this.partial, 0, off);
-        return;
-      }
+    if (rest < 4) {
+      this.head = Buffer.from(buf.subarray(off));
+      return;
     }
-    const copy = Buffer.from(buf.subarray(off));
-    this.chunks = [copy];
-    this.buffered = copy.length;
-  }
-
-  /** The length word of the buffered packet (needs 4 buffered bytes). */
-  private peekLength(): number {
-    const first = this.chunks[0];
-    if (first.length >= 4) return first.readUInt32LE(0);
-    return Buffer.concat(this.chunks, 4).readUInt32LE(0);
+    const partial = new PartialPacket(u32At(buf, off));
+    partial.fill(buf, off, buf.length);
+    this.partial = partial;
+    this.partialChecked = rest >= 12;
   }
 
   // No closures here: tsx (esbuild keepNames) wraps every function created

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.ts';
 import { pinTickObjectShape } from '../../legacy/common/tick-shape.ts';
+import { PACKAGE_VERSION } from '../../legacy/common/package-version.ts';
 
 // Before anything else can idle through a full GC (see tick-shape.ts): the
 // daemons and transportd started from here keep nextTick on V8's fast path.
@@ -18,7 +19,7 @@ const program = new Command();
 program
   .name('ctdb-bridge')
   .description('Compatibility bridge for clustered Samba: legacy CTDB protocol, tunnel and transport')
-  .version('0.1.0')
+  .version(PACKAGE_VERSION)
   .showHelpAfterError();
 
 registerCommands(program);

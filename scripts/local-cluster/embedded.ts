@@ -4,9 +4,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Control } from '../../legacy/protocol/controls.ts';
-import { nodeMapDef, vnnMapDef } from '../../legacy/protocol/types/node.ts';
-import { RawClient } from '../../legacy/daemon/testing/raw-client.ts';
+import { LegacyClient } from '../../legacy/client/client.ts';
+import { silentLogger } from '../../legacy/common/log.ts';
 import type { LocalCluster } from './types.ts';
 import type { RealClusterOptions } from './options.ts';
 import { readClusterFile } from './cluster-file.ts';
@@ -50,20 +49,14 @@ interface NodeView {
 
 /** One node's view of the cluster, asked over its unix socket. */
 export async function probeNode(socketPath: string, timeoutMs = 2000): Promise<NodeView | null> {
-  let c: RawClient | undefined;
+  let c: LegacyClient | undefined;
   try {
-    c = await RawClient.open(socketPath);
-    const [nm, rm, vm] = await Promise.all([
-      c.control(Control.GET_NODEMAP, { timeoutMs }),
-      c.control(Control.GET_RECMODE, { timeoutMs }),
-      c.control(Control.GETVNNMAP, { timeoutMs }),
-    ]);
-    if (nm.status !== 0 || vm.status !== 0) return null;
-    return {
-      flags: nodeMapDef.decode(nm.data).nodes.map((n) => n.flags),
-      recoveryMode: rm.status,
-      generation: vnnMapDef.decode(vm.data).generation,
-    };
+    c = await LegacyClient.connect({
+      socketPath, reconnect: false, trackLeader: false, defaultTimeoutMs: timeoutMs, connectTimeoutMs: timeoutMs,
+      logger: silentLogger('local-cluster-probe'),
+    });
+    const [nm, recoveryMode, vm] = await Promise.all([c.getNodeMap(), c.getRecmode(), c.getVnnMap()]);
+    return { flags: nm.nodes.map((n) => n.flags), recoveryMode, generation: vm.generation };
   } catch {
     return null;
   } finally {

@@ -1,7 +1,11 @@
 // Legacy tunnel uplink: transport packets ride inside ctdbd's REQ_TUNNEL
 // packets (one packet per tunnel datagram) through the local ctdbd. The
 // sender's node travels in the tunnel envelope, because ctdbd rewrites the
-// tunnel header's source node. Which nodes exist and which are reachable
+// tunnel header's source node (to the receiving daemon's own PNN, on both
+// hops), so nothing ctdbd hands over names the sender: the envelope's node is
+// the sender's claim, reported as fromNode and held to the transport header's
+// source by transportd, which also drops sources outside the node map and this
+// node itself (PROTOCOL.md, Trust and bounds). Which nodes exist and which are reachable
 // comes from ctdbd's node map, polled, and re-read at once after the client
 // reconnects; while the ctdbd connection is down no remote node is reachable.
 

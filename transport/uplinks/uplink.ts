@@ -29,7 +29,8 @@ export interface UplinkNode {
 
 /** `fromNode` when the carrier knows the sender: the WebSocket link's peer, the
  * in-process hub's sender, the tunnel envelope's source node (ctdbd itself
- * rewrites the tunnel header's source node, so the envelope carries it). */
+ * rewrites the tunnel header's source node, so the envelope carries it; it is
+ * the sender's claim, not checked by ctdbd). */
 export type UplinkPacketHandler = (bytes: Buffer, fromNode: number | undefined) => void;
 export type UplinkReachabilityHandler = (node: number, reachable: boolean) => void;
 

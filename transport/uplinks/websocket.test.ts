@@ -2,12 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { WebSocketUplink, WS_PATH, type WsPeer } from './websocket.ts';
-import { handshakeMac, newNonce, parseHandshake } from './ws-auth.ts';
+import {
+  FRAME_TAG_BYTES, FrameOpener, FrameSealer, WS_AUTH_VERSION, deriveFrameKeys, frameSession, handshakeMac, newNonce, parseHandshake,
+} from './ws-auth.ts';
 import { Transportd } from '../transportd.ts';
 import { silentLogger } from '../../legacy/common/log.ts';
 import { waitFor } from '../testing/inproc-cluster.ts';
 import { createRegistry } from '../schemas.ts';
 import { BUILTIN_SERVICE } from '../endpoint.ts';
+import { HEADER_SIZE } from '../header.ts';
 import { UnreachableNodeError } from '../errors.ts';
 import type { TransportClient } from '../api.ts';
 
@@ -143,7 +146,7 @@ describe('WebSocket uplink as dialer', () => {
     server.on('connection', (ws) => {
       const na = newNonce();
       ws.on('close', (code) => closeCodes.push(code));
-      ws.send(JSON.stringify({ t: 'challenge', v: 1, node: claims, nonce: na }));
+      ws.send(JSON.stringify({ t: 'challenge', v: WS_AUTH_VERSION, node: claims, nonce: na }));
       ws.on('message', (data) => {
         const m = parseHandshake(data.toString());
         if (m?.t === 'auth') ws.send(JSON.stringify({ t: 'ok', mac: handshakeMac(secret, 'ok', 9, m.node, na, m.nonce) }));
@@ -179,6 +182,62 @@ describe('WebSocket uplink as dialer', () => {
   }
 });
 
+describe('WebSocket uplink frames', () => {
+  /** A raw dialer that knows the secret: does the handshake as node 0, then sends frames it seals itself. */
+  async function rawDialer(target: { host: string; port: number }): Promise<{ ws: WebSocket; seal: (parts: Buffer[]) => Buffer }> {
+    const ws = new WebSocket(`ws://${target.host}:${target.port}${WS_PATH}`);
+    const nd = newNonce();
+    let session: ReturnType<typeof frameSession> | undefined;
+    await new Promise<void>((resolve, reject) => {
+      ws.on('error', reject);
+      ws.on('message', (data) => {
+        const msg = parseHandshake(data.toString());
+        if (msg?.t === 'challenge') {
+          session = frameSession(SECRET, 'dialer', msg.node, 0, msg.nonce, nd);
+          ws.send(JSON.stringify({ t: 'auth', node: 0, nonce: nd, mac: handshakeMac(SECRET, 'auth', 0, msg.node, msg.nonce, nd) }));
+        } else if (msg?.t === 'ok') resolve();
+      });
+    });
+    const seal = (parts: Buffer[]): Buffer => {
+      const frame = Buffer.concat([Buffer.alloc(FRAME_TAG_BYTES), ...parts]);
+      session!.sealer.seal(frame);
+      return frame;
+    };
+    return { ws, seal };
+  }
+
+  it('splits a frame into its packets by their header lengths; a remainder goes on as one packet', async () => {
+    const acceptor = new WebSocketUplink({
+      node: 1, listen: { host: '127.0.0.19', port: 0 }, peers: [{ node: 0, host: '127.0.0.20', port: 1 }], secret: SECRET,
+      logger: silentLogger('ws'), ...fast,
+    });
+    const got: Array<[string, number | undefined]> = [];
+    acceptor.onPacket((bytes, from) => got.push([bytes.toString('latin1'), from]));
+    await acceptor.start();
+    const { ws, seal } = await rawDialer(acceptor.address);
+    try {
+      const packet = (text: string): Buffer => {
+        const p = Buffer.alloc(HEADER_SIZE + text.length);
+        p.write('CTBT', 0, 'latin1');
+        p.writeUInt32BE(text.length, 28);
+        p.write(text, HEADER_SIZE, 'latin1');
+        return p;
+      };
+      const [a, b, c] = [packet('{"a":1}'), packet(''), packet('{"c":333}')];
+      ws.send(seal([a]));
+      ws.send(seal([b, c, a]));
+      ws.send(seal([a, c.subarray(0, 40)])); // the last one's header claims more than the frame holds
+      ws.send(seal([c, Buffer.from('tail')])); // shorter than a header
+      await waitFor(() => got.length === 8, 2000, 'eight packets');
+      expect(got.map(([t]) => t)).toEqual([a, b, c, a, a, c.subarray(0, 40), c, Buffer.from('tail')].map((x) => x.toString('latin1')));
+      expect(got.every(([, from]) => from === 0)).toBe(true);
+    } finally {
+      ws.terminate();
+      await acceptor.stop();
+    }
+  });
+});
+
 describe('ws-auth', () => {
   it('binds the MAC to role, direction, nodes and both nonces', () => {
     const a = newNonce();
@@ -193,11 +252,56 @@ describe('ws-auth', () => {
 
   it('parses only well-formed handshake frames', () => {
     const nonce = newNonce();
-    expect(parseHandshake(JSON.stringify({ t: 'challenge', v: 1, node: 2, nonce }))).toEqual({ t: 'challenge', v: 1, node: 2, nonce });
-    for (const bad of ['', 'null', '{"t":"challenge","v":2,"node":2}', JSON.stringify({ t: 'auth', node: -1, nonce, mac: nonce }),
+    expect(parseHandshake(JSON.stringify({ t: 'challenge', v: 2, node: 2, nonce }))).toEqual({ t: 'challenge', v: 2, node: 2, nonce });
+    for (const bad of ['', 'null', '{"t":"challenge","v":2,"node":2}', JSON.stringify({ t: 'challenge', v: 1, node: 2, nonce }), JSON.stringify({ t: 'auth', node: -1, nonce, mac: nonce }),
       JSON.stringify({ t: 'ok', mac: 'short' }), JSON.stringify({ t: 'other' })]) {
       expect(parseHandshake(bad)).toBeUndefined();
     }
+  });
+
+  const sealed = (sealer: FrameSealer, text: string): Buffer => {
+    const frame = Buffer.concat([Buffer.alloc(FRAME_TAG_BYTES), Buffer.from(text)]);
+    expect(sealer.seal(frame)).toBe(true);
+    return frame;
+  };
+
+  it('seals frames so that only the next one in order, from this connection and direction, opens', () => {
+    const [na, nd] = [newNonce(), newNonce()];
+    const dialer = frameSession(SECRET, 'dialer', 1, 0, na, nd);
+    const acceptor = frameSession(SECRET, 'acceptor', 1, 0, na, nd);
+    const frames = ['one', 'two', 'three'].map((t) => sealed(dialer.sealer, t));
+    expect(frames.map((f) => acceptor.opener.open(f)?.toString())).toEqual(['one', 'two', 'three']);
+    expect(acceptor.opener.expectedSeq).toBe(3);
+    expect(dialer.opener.open(sealed(acceptor.sealer, 'back'))?.toString()).toBe('back');
+
+    const fresh = (): FrameOpener => frameSession(SECRET, 'acceptor', 1, 0, na, nd).opener;
+    const failing: Array<[string, FrameOpener, Buffer]> = [
+      ['replayed', acceptor.opener, frames[0]],
+      ['out of order', fresh(), frames[1]],
+      ['reflected to its sender', dialer.opener, sealed(dialer.sealer, 'mine')],
+      ['from another connection', frameSession(SECRET, 'acceptor', 1, 0, newNonce(), nd).opener, frames[0]],
+      ['under another secret', frameSession(Buffer.from('another secret, 16+ bytes'), 'acceptor', 1, 0, na, nd).opener, frames[0]],
+      ['with a flipped packet bit', fresh(), Buffer.from(frames[0]).fill(0x41, FRAME_TAG_BYTES, FRAME_TAG_BYTES + 1)],
+      ['with a flipped tag bit', fresh(), (() => { const f = Buffer.from(frames[0]); f[0] ^= 1; return f; })()],
+      ['shorter than a tag', fresh(), frames[0].subarray(0, FRAME_TAG_BYTES - 1)],
+    ];
+    for (const [what, opener, frame] of failing) {
+      expect(opener.open(frame), what).toBeUndefined();
+      expect(opener.failed, what).toBe(true);
+    }
+    // Once failed, even the right frame is refused: the link is closing.
+    const stopped = fresh();
+    stopped.open(frames[1]);
+    expect(stopped.open(frames[0])).toBeUndefined();
+  });
+
+  it('derives distinct keys per direction and per nonce pair', () => {
+    const [na, nd] = [newNonce(), newNonce()];
+    const k = deriveFrameKeys(SECRET, 1, 0, na, nd);
+    const other = deriveFrameKeys(SECRET, 1, 0, na, newNonce());
+    expect(k.dialerToAcceptor.equals(k.acceptorToDialer)).toBe(false);
+    expect(k.dialerToAcceptor.equals(other.dialerToAcceptor)).toBe(false);
+    expect(k.dialerToAcceptor.equals(deriveFrameKeys(SECRET, 1, 0, na, nd).dialerToAcceptor)).toBe(true);
   });
 
   it('insists on a secret of at least 16 bytes', () => {

@@ -2,14 +2,21 @@
 // its own node address; of every pair, the lower node number dials the
 // higher one (one link per pair, no races) and keeps redialling with
 // backoff. Links are authenticated with the cluster secret (ws-auth.ts).
-// Binary frames carry exactly one transport packet each.
+// A binary frame carries the transport packets sent to one peer in one tick
+// (usually one; back to back, each delimited by its header's length), behind
+// a 16-byte tag that binds them to this connection, direction and position
+// (ws-auth.ts, PROTOCOL.md §9.1); the first frame that fails closes the link.
+// Batching a tick's packets pays for one MAC and one WebSocket frame each.
 
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { createLogger } from '../../legacy/common/log.ts';
-import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE } from '../header.ts';
-import { handshakeMac, macMatches, newNonce, parseHandshake } from './ws-auth.ts';
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, Offset } from '../header.ts';
+import {
+  FRAME_TAG_BYTES, MIN_SECRET_BYTES, WS_AUTH_VERSION, frameSession, handshakeMac, macMatches, newNonce, parseHandshake,
+  type FrameOpener, type FrameSealer, type FrameSession,
+} from './ws-auth.ts';
 import type { Uplink, UplinkNode, UplinkPacketHandler, UplinkReachabilityHandler } from './uplink.ts';
 
 export const WS_PATH = '/ctdb-bridge/transport';
@@ -35,6 +42,8 @@ export interface WebSocketUplinkOptions {
   maxPacketSize?: number;
   /** Unsent bytes per link beyond which packets are dropped. */
   maxBufferedBytes?: number;
+  /** Packets of one tick share a frame up to this many packet bytes (default 64 KiB; 0: one packet per frame). */
+  batchBytes?: number;
   logger?: Logger;
 }
 
@@ -44,6 +53,9 @@ const CLOSE_UNEXPECTED_NODE = 4002;
 const CLOSE_UNKNOWN_NODE = 4003;
 const CLOSE_PROTOCOL = 4004;
 const CLOSE_REPLACED = 4005;
+const CLOSE_INTEGRITY = 4006;
+
+const DEFAULT_BATCH_BYTES = 64 * 1024;
 
 export interface WsLinkInfo {
   node: number;
@@ -57,6 +69,11 @@ type SocketAddresses = Pick<WsLinkInfo, 'remoteAddress' | 'localAddress'>;
 interface PeerState {
   peer: WsPeer;
   link?: WebSocket;
+  /** Seals what goes out on `link`; set and cleared with it. */
+  sealer?: FrameSealer;
+  /** This tick's frame, not yet sent: the first packet's frame (tag room in front), then further packets. */
+  batch?: Buffer[];
+  batchBytes: number;
   info?: WsLinkInfo;
   dialing?: WebSocket;
   timer?: NodeJS.Timeout;
@@ -67,7 +84,11 @@ export class WebSocketUplink implements Uplink {
   readonly kind = 'ws';
   readonly localNode: number;
   readonly maxPacketSize: number;
+  /** The frame tag goes in front of the packet, written in place by sendFrame. */
+  readonly frameRoom = FRAME_TAG_BYTES;
   private readonly secret: Buffer;
+  /** Packet bytes one frame may gather; never more than a peer takes in one packet. */
+  private readonly batchLimit: number;
   private readonly logger: Logger;
   private readonly peers = new Map<number, PeerState>();
   private readonly pending = new Set<WebSocket>();
@@ -81,8 +102,9 @@ export class WebSocketUplink implements Uplink {
   constructor(private readonly opts: WebSocketUplinkOptions) {
     this.localNode = opts.node;
     this.maxPacketSize = opts.maxPacketSize ?? HEADER_SIZE + DEFAULT_MAX_PAYLOAD;
+    this.batchLimit = Math.min(opts.batchBytes ?? DEFAULT_BATCH_BYTES, this.maxPacketSize);
     this.secret = Buffer.isBuffer(opts.secret) ? opts.secret : Buffer.from(opts.secret, 'utf8');
-    if (this.secret.length < 16) throw new Error('the cluster secret must be at least 16 bytes');
+    if (this.secret.length < MIN_SECRET_BYTES) throw new Error(`the cluster secret must be at least ${MIN_SECRET_BYTES} bytes`);
     this.logger = opts.logger ?? createLogger({ component: 'ws-uplink', node: opts.node });
     this.setPeersQuietly(opts.peers);
   }
@@ -98,7 +120,7 @@ export class WebSocketUplink implements Uplink {
       host: this.opts.listen.host,
       port: this.opts.listen.port,
       path: WS_PATH,
-      maxPayload: this.maxPacketSize,
+      maxPayload: this.maxPacketSize + FRAME_TAG_BYTES,
     });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
@@ -124,6 +146,7 @@ export class WebSocketUplink implements Uplink {
       clearTimeout(state.timer);
       for (const ws of [state.link, state.dialing]) if (ws) closing.push(closeSocket(ws));
       state.link = undefined;
+      state.sealer = undefined;
       state.dialing = undefined;
     }
     for (const ws of this.pending) closing.push(closeSocket(ws));
@@ -148,14 +171,53 @@ export class WebSocketUplink implements Uplink {
   }
 
   send(destNode: number, bytes: Buffer): boolean {
-    const link = this.peers.get(destNode)?.link;
-    if (!link || link.readyState !== WebSocket.OPEN) return false;
+    const frame = Buffer.allocUnsafe(FRAME_TAG_BYTES + bytes.length);
+    bytes.copy(frame, FRAME_TAG_BYTES);
+    return this.sendFrame(destNode, frame);
+  }
+
+  /**
+   * `frame` holds the packet from FRAME_TAG_BYTES on. Alone in its tick, the
+   * tag is written in place and the frame sent as it is (no copy); packets
+   * that follow in the same tick join it, up to batchBytes.
+   */
+  sendFrame(destNode: number, frame: Buffer): boolean {
+    const state = this.peers.get(destNode);
+    const link = state?.link;
+    if (!link || !state.sealer || link.readyState !== WebSocket.OPEN) return false;
     if (link.bufferedAmount > (this.opts.maxBufferedBytes ?? 64 * 1024 * 1024)) {
       this.logger.warn({ peer: destNode, buffered: link.bufferedAmount }, 'link congested; packet dropped');
       return false;
     }
-    link.send(bytes, { binary: true });
+    const bytes = frame.length - FRAME_TAG_BYTES;
+    if (state.batch) {
+      if (state.batchBytes + bytes <= this.batchLimit) {
+        state.batch.push(frame.subarray(FRAME_TAG_BYTES));
+        state.batchBytes += bytes;
+        return true;
+      }
+      this.flush(state);
+    }
+    state.batch = [frame];
+    state.batchBytes = bytes;
+    queueMicrotask(() => this.flush(state));
     return true;
+  }
+
+  /** Seals and sends the tick's frame; lost with the link if it went meanwhile (best effort, as any packet). */
+  private flush(state: PeerState): void {
+    const batch = state.batch;
+    if (!batch) return;
+    state.batch = undefined;
+    const { link, sealer } = state;
+    if (!link || !sealer || link.readyState !== WebSocket.OPEN) return;
+    const frame = batch.length === 1 ? batch[0] : Buffer.concat(batch, FRAME_TAG_BYTES + state.batchBytes);
+    if (!sealer.seal(frame)) {
+      this.logger.info({ peer: state.peer.node }, 'frame sequence used up; closing the link for a new handshake');
+      hangUp(link, CLOSE_REPLACED, 'rekey');
+      return;
+    }
+    link.send(frame, { binary: true });
   }
 
   onPacket(handler: UplinkPacketHandler): void {
@@ -192,7 +254,7 @@ export class WebSocketUplink implements Uplink {
     }
     for (const [node, peer] of wanted) {
       if (!this.peers.has(node)) {
-        this.peers.set(node, { peer, backoff: 0 });
+        this.peers.set(node, { peer, backoff: 0, batchBytes: 0 });
         changed.push(node);
       }
     }
@@ -203,6 +265,7 @@ export class WebSocketUplink implements Uplink {
     clearTimeout(state.timer);
     for (const ws of [state.link, state.dialing]) if (ws) void closeSocket(ws);
     state.link = undefined;
+    state.sealer = undefined;
     state.dialing = undefined;
   }
 
@@ -221,7 +284,7 @@ export class WebSocketUplink implements Uplink {
     const ws = new WebSocket(url, {
       localAddress: this.opts.listen.host,
       handshakeTimeout: this.opts.handshakeTimeoutMs ?? 5000,
-      maxPayload: this.maxPacketSize,
+      maxPayload: this.maxPacketSize + FRAME_TAG_BYTES,
       perMessageDeflate: false,
     });
     state.dialing = ws;
@@ -231,6 +294,7 @@ export class WebSocketUplink implements Uplink {
     });
     const myNonce = newNonce();
     let acceptorNonce: string | undefined;
+    let opener: FrameOpener | undefined;
     const timer = setTimeout(() => ws.terminate(), this.opts.handshakeTimeoutMs ?? 5000);
     ws.on('error', (err) => this.logger.debug({ err, peer: node }, 'dial failed'));
     ws.on('close', (code, reason) => {
@@ -242,7 +306,7 @@ export class WebSocketUplink implements Uplink {
       this.scheduleRedial(state);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (state.link === ws) return this.receive(node, data, isBinary, ws);
+      if (opener) return this.receive(node, data, isBinary, ws, opener);
       const msg = isBinary ? undefined : parseHandshake(data.toString());
       if (msg?.t === 'challenge' && acceptorNonce === undefined) {
         if (msg.node !== node) {
@@ -263,7 +327,9 @@ export class WebSocketUplink implements Uplink {
         }
         clearTimeout(timer);
         state.dialing = undefined;
-        this.established(state, ws, 'dialed', addresses);
+        const session = frameSession(this.secret, 'dialer', node, this.localNode, acceptorNonce, myNonce);
+        opener = session.opener;
+        this.established(state, ws, 'dialed', addresses, session);
         return;
       }
       this.logger.warn({ peer: node }, 'unexpected frame during handshake');
@@ -293,14 +359,15 @@ export class WebSocketUplink implements Uplink {
     const myNonce = newNonce();
     const timer = setTimeout(() => ws.terminate(), this.opts.handshakeTimeoutMs ?? 5000);
     let peerNode: number | undefined;
+    let opener: FrameOpener | undefined;
     ws.on('error', (err) => this.logger.debug({ err, remote }, 'accepted link error'));
     ws.on('close', () => {
       clearTimeout(timer);
       this.pending.delete(ws);
     });
-    ws.send(JSON.stringify({ t: 'challenge', v: 1, node: this.localNode, nonce: myNonce }));
+    ws.send(JSON.stringify({ t: 'challenge', v: WS_AUTH_VERSION, node: this.localNode, nonce: myNonce }));
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      if (peerNode !== undefined) return this.receive(peerNode, data, isBinary, ws);
+      if (peerNode !== undefined && opener) return this.receive(peerNode, data, isBinary, ws, opener);
       const msg = isBinary ? undefined : parseHandshake(data.toString());
       if (msg?.t !== 'auth') {
         this.logger.warn({ remote }, 'unexpected frame during handshake');
@@ -319,17 +386,20 @@ export class WebSocketUplink implements Uplink {
       clearTimeout(timer);
       this.pending.delete(ws);
       peerNode = msg.node;
+      const session = frameSession(this.secret, 'acceptor', this.localNode, msg.node, myNonce, msg.nonce);
+      opener = session.opener;
       ws.send(JSON.stringify({ t: 'ok', mac: handshakeMac(this.secret, 'ok', this.localNode, msg.node, myNonce, msg.nonce) }));
-      this.established(state, ws, 'accepted', addresses);
+      this.established(state, ws, 'accepted', addresses, session);
     });
   }
 
   // ---- established links ----
 
-  private established(state: PeerState, ws: WebSocket, direction: WsLinkInfo['direction'], addresses: SocketAddresses): void {
+  private established(state: PeerState, ws: WebSocket, direction: WsLinkInfo['direction'], addresses: SocketAddresses, session: FrameSession): void {
     const node = state.peer.node;
     const old = state.link;
     state.link = ws;
+    state.sealer = session.sealer;
     state.info = { node, direction, ...addresses };
     state.backoff = 0;
     // A newer link from the same peer wins (the peer restarted before we saw the old one die).
@@ -339,6 +409,7 @@ export class WebSocketUplink implements Uplink {
     ws.on('close', () => {
       if (state.link !== ws) return;
       state.link = undefined;
+      state.sealer = undefined;
       this.logger.info({ peer: node }, 'link down');
       if (this.running) this.reachHandler?.(node, false);
       this.scheduleRedial(state);
@@ -347,14 +418,32 @@ export class WebSocketUplink implements Uplink {
     if (!old) this.reachHandler?.(node, true);
   }
 
-  private receive(node: number, data: RawData, isBinary: boolean, ws: WebSocket): void {
+  private receive(node: number, data: RawData, isBinary: boolean, ws: WebSocket, opener: FrameOpener): void {
+    if (opener.failed) return; // the link is closing; nothing more from it counts
     if (!isBinary) {
+      opener.failed = true;
       this.logger.warn({ peer: node }, 'text frame on an established link; closing it');
-      ws.close(CLOSE_PROTOCOL, 'protocol error');
+      hangUp(ws, CLOSE_PROTOCOL, 'protocol error');
       return;
     }
-    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    this.packetHandler?.(bytes, node);
+    const frame = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    const seq = opener.expectedSeq;
+    const packets = opener.open(frame);
+    if (!packets) {
+      this.logger.warn({ peer: node, seq, bytes: frame.length },
+        'frame failed its integrity check (forged, replayed, reordered or dropped on the way); closing the link');
+      hangUp(ws, CLOSE_INTEGRITY, 'integrity check failed');
+      return;
+    }
+    // Packets back to back, each as long as its header says; what does not parse goes on as one
+    // packet for transportd to refuse (it checks every header).
+    for (let at = 0; at < packets.length && this.running;) {
+      const rest = packets.length - at;
+      const length = rest >= HEADER_SIZE ? HEADER_SIZE + packets.readUInt32BE(at + Offset.payloadLength) : rest;
+      const end = length <= rest ? at + length : packets.length;
+      this.packetHandler?.(packets.subarray(at, end), node);
+      at = end;
+    }
   }
 
   private pingAll(): void {
@@ -370,6 +459,14 @@ export class WebSocketUplink implements Uplink {
       ws.ping();
     }
   }
+}
+
+/** Closes with `code` for the peer's log, and cuts the socket if the close handshake does not finish soon. */
+function hangUp(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, reason);
+  const t = setTimeout(() => ws.terminate(), 1000);
+  t.unref();
+  ws.once('close', () => clearTimeout(t));
 }
 
 function closeSocket(ws: WebSocket): Promise<void> {

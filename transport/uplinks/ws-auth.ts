@@ -3,15 +3,26 @@
 // nonces, both node numbers and its role (so answers cannot be replayed to
 // another node, another connection, or reflected back).
 //
-//   acceptor -> dialer : {"t":"challenge","v":1,"node":A,"nonce":Na}
+//   acceptor -> dialer : {"t":"challenge","v":2,"node":A,"nonce":Na}
 //   dialer -> acceptor : {"t":"auth","node":D,"nonce":Nd,"mac":H("auth",D,A,Na,Nd)}
 //   acceptor -> dialer : {"t":"ok","mac":H("ok",A,D,Na,Nd)}
 //
-// H = HMAC-SHA256(secret, "ctbt-ws-v1|" + fields joined by "|"), nonces 32 random bytes, base64.
+// H = HMAC-SHA256(secret, "ctbt-ws-v2|" + fields joined by "|"), nonces 32 random bytes, base64.
+// (Version 2 added the sealed frames below; a version 1 peer fails at the challenge.)
+//
+// Every binary frame after the handshake is sealed (PROTOCOL.md §9.1): a
+// 16-byte tag, HMAC-SHA256 under a key of this connection and direction
+// (derived from the secret and both fresh nonces) over an implicit 64-bit
+// sequence number and the packets the frame carries. A forged, replayed, reordered or dropped
+// frame fails its tag, and so does one recorded on another connection.
 
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export const WS_AUTH_VERSION = 1;
+export const WS_AUTH_VERSION = 2;
+const LABEL = `ctbt-ws-v${WS_AUTH_VERSION}`;
+
+/** Shortest cluster secret accepted (the HMAC key of the handshake and of the frame keys). */
+export const MIN_SECRET_BYTES = 16;
 
 export type HandshakeMessage =
   | { t: 'challenge'; v: number; node: number; nonce: string }
@@ -24,7 +35,7 @@ export function newNonce(): string {
 
 export function handshakeMac(secret: Buffer, role: 'auth' | 'ok', from: number, to: number, acceptorNonce: string, dialerNonce: string): string {
   return createHmac('sha256', secret)
-    .update(['ctbt-ws-v1', role, from, to, acceptorNonce, dialerNonce].join('|'))
+    .update([LABEL, role, from, to, acceptorNonce, dialerNonce].join('|'))
     .digest('base64');
 }
 
@@ -55,4 +66,91 @@ export function parseHandshake(text: string): HandshakeMessage | undefined {
   if (m.t === 'auth' && isNode(m.node) && isNonce(m.nonce) && isMac(m.mac)) return { t: 'auth', node: m.node, nonce: m.nonce, mac: m.mac };
   if (m.t === 'ok' && isMac(m.mac)) return { t: 'ok', mac: m.mac };
   return undefined;
+}
+
+// ---- per-frame integrity ----
+
+/** Bytes in front of each packet on an established link: the truncated HMAC-SHA256 tag. */
+export const FRAME_TAG_BYTES = 16;
+/** Frames per direction and connection; sequence numbers are exact JS integers below this. */
+export const MAX_FRAME_SEQ = Number.MAX_SAFE_INTEGER;
+
+/** The two keys of one connection: one per direction, so a frame cannot be reflected back. */
+export function deriveFrameKeys(secret: Buffer, acceptor: number, dialer: number, acceptorNonce: string, dialerNonce: string): {
+  dialerToAcceptor: Buffer;
+  acceptorToDialer: Buffer;
+} {
+  const key = (direction: string): Buffer => createHmac('sha256', secret)
+    .update([LABEL, 'frame-key', direction, acceptor, dialer, acceptorNonce, dialerNonce].join('|'))
+    .digest();
+  return { dialerToAcceptor: key('dialer-to-acceptor'), acceptorToDialer: key('acceptor-to-dialer') };
+}
+
+/** HMAC-SHA256(key, seq as u64 big-endian || packet); `seqBytes` is scratch space. */
+function frameTag(key: Buffer, seqBytes: Buffer, seq: number, packet: Buffer): Buffer {
+  seqBytes.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 0);
+  seqBytes.writeUInt32BE(seq >>> 0, 4);
+  return createHmac('sha256', key).update(seqBytes).update(packet).digest();
+}
+
+/** Sending side of one direction: numbers frames 0, 1, 2, ... and writes their tags. */
+export class FrameSealer {
+  private seq = 0;
+  private readonly seqBytes = Buffer.alloc(8);
+  constructor(private readonly key: Buffer) {}
+
+  /**
+   * Writes the tag of `frame[FRAME_TAG_BYTES..]` (the packet) into its first
+   * FRAME_TAG_BYTES. false once the sequence is used up: the link must be
+   * closed (a new handshake brings new keys).
+   */
+  seal(frame: Buffer): boolean {
+    if (this.seq >= MAX_FRAME_SEQ) return false;
+    frameTag(this.key, this.seqBytes, this.seq, frame.subarray(FRAME_TAG_BYTES)).copy(frame, 0, 0, FRAME_TAG_BYTES);
+    this.seq++;
+    return true;
+  }
+}
+
+/** Receiving side of one direction: accepts exactly the next frame the peer sealed. */
+export class FrameOpener {
+  private seq = 0;
+  private readonly seqBytes = Buffer.alloc(8);
+  /** Set by the first frame that fails; every later one fails too (the link is being closed). */
+  failed = false;
+  constructor(private readonly key: Buffer) {}
+
+  /** The sequence number the next frame must carry (for log lines). */
+  get expectedSeq(): number {
+    return this.seq;
+  }
+
+  /** The packet inside `frame`, or undefined when its tag does not match the next sequence number. */
+  open(frame: Buffer): Buffer | undefined {
+    if (this.failed || frame.length < FRAME_TAG_BYTES) {
+      this.failed = true;
+      return undefined;
+    }
+    const packet = frame.subarray(FRAME_TAG_BYTES);
+    const tag = frameTag(this.key, this.seqBytes, this.seq, packet);
+    if (!timingSafeEqual(tag.subarray(0, FRAME_TAG_BYTES), frame.subarray(0, FRAME_TAG_BYTES))) {
+      this.failed = true;
+      return undefined;
+    }
+    this.seq++;
+    return packet;
+  }
+}
+
+export interface FrameSession {
+  sealer: FrameSealer;
+  opener: FrameOpener;
+}
+
+/** The sealer and opener of one side of an authenticated connection. */
+export function frameSession(secret: Buffer, side: 'dialer' | 'acceptor', acceptor: number, dialer: number, acceptorNonce: string, dialerNonce: string): FrameSession {
+  const keys = deriveFrameKeys(secret, acceptor, dialer, acceptorNonce, dialerNonce);
+  return side === 'dialer'
+    ? { sealer: new FrameSealer(keys.dialerToAcceptor), opener: new FrameOpener(keys.acceptorToDialer) }
+    : { sealer: new FrameSealer(keys.acceptorToDialer), opener: new FrameOpener(keys.dialerToAcceptor) };
 }

@@ -2,7 +2,7 @@ import { Control } from '../../protocol/controls.ts';
 import { notifyDataDef, pidSrvidDef } from '../../protocol/types/misc.ts';
 import type { ClientConn } from '../client-face.ts';
 import type { Daemon } from '../daemon.ts';
-import { BAD_SIZE, fail, ok, sizeIs, statusOnly, type ControlRequest, type ControlTable } from './types.ts';
+import { BAD_SIZE, fail, ok, sizeIs, statusOnly, type ControlRequest, type ControlResult, type ControlTable } from './types.ts';
 
 /**
  * Client-only controls about messages and tunnels (behaviour.md §3, §4) and
@@ -16,11 +16,20 @@ function clientOf(r: ControlRequest): ClientConn | undefined {
   return r.client && !r.client.closed ? r.client : undefined;
 }
 
-async function clientsWithPid(d: Daemon, pid: number): Promise<ClientConn[]> {
-  await d.clientFace.resolvePids();
-  return [...d.clientFace.clients].filter((c) => c.pid === pid && !c.closed);
+/**
+ * Answers from the clients connected with peer pid `pid` (ctdbd's
+ * client_pids): synchronously from the index when `enough` holds for what is
+ * known, else after the shared background lookup (client-pids.ts).
+ */
+function withClientsOf(
+  d: Daemon, pid: number, enough: (known: ReadonlySet<ClientConn>) => boolean,
+  answer: (clients: ReadonlySet<ClientConn>) => ControlResult,
+): ControlResult | Promise<ControlResult> {
+  const found = d.clientFace.pids.find(pid, enough);
+  return found instanceof Promise ? found.then(answer) : answer(found);
 }
 
+/** kill(pid, 0); EPERM still means the process exists (ctdbd, as root, never sees it). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -52,23 +61,33 @@ export function registerMessagingControls(t: ControlTable): void {
     if (!c) return fail('TUNNEL_DEREGISTER is only accepted from a local client');
     return d.tunnels.deregister(r.srvid, c) ? ok() : statusOnly(-1);
   });
-  t.set(Control.PROCESS_EXISTS, async (r, d) => {
+  // 4.17: no client with that pid -> -1; on an inactive node its newest such
+  // client is dropped (it must not keep working) -> -1; else kill(pid, 0), so a
+  // connected client whose process died answers -1.
+  t.set(Control.PROCESS_EXISTS, (r, d) => {
     if (!sizeIs(r, 4)) return BAD_SIZE;
     const pid = r.data.readInt32LE(0);
-    const clients = await clientsWithPid(d, pid);
-    if (clients.length === 0) return statusOnly(-1);
-    if (d.state.selfInactive) {
-      // An inactive node drops such clients (they must not keep working).
-      for (const c of clients) c.close();
-      return statusOnly(-1);
-    }
-    return statusOnly(alive(pid) ? 0 : -1);
+    return withClientsOf(d, pid, (k) => k.size > 0, (clients) => {
+      if (clients.size === 0) return statusOnly(-1);
+      if (d.state.selfInactive) {
+        const newest = [...clients].at(-1)!;
+        d.log.info({ pid, clientId: newest.clientId }, 'PROCESS_EXISTS on an inactive node: dropping that client');
+        d.clientFace.pids.remove(newest);
+        newest.close();
+        return statusOnly(-1);
+      }
+      return statusOnly(alive(pid) ? 0 : -1);
+    });
   });
-  t.set(Control.CHECK_PID_SRVID, async (r, d) => {
+  // 4.17: 0 when any client with that pid registered the srvid; no liveness check.
+  t.set(Control.CHECK_PID_SRVID, (r, d) => {
     if (!sizeIs(r, 12)) return BAD_SIZE;
     const { pid, srvid } = pidSrvidDef.decode(r.data);
-    const clients = await clientsWithPid(d, pid);
-    return statusOnly(clients.some((c) => d.srvids.isRegisteredBy(srvid, c)) ? 0 : -1);
+    const registered = (clients: ReadonlySet<ClientConn>): boolean => {
+      for (const c of clients) if (d.srvids.isRegisteredBy(srvid, c)) return true;
+      return false;
+    };
+    return withClientsOf(d, pid, registered, (clients) => statusOnly(registered(clients) ? 0 : -1));
   });
   t.set(Control.REGISTER_NOTIFY, (r, d) => {
     const c = clientOf(r);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { silentLogger, type Logger } from '../../common/log.ts';
 import { loadDaemonConfig } from '../config.ts';
 import { Daemon, type DaemonTiming } from '../daemon.ts';
+import type { BudgetClock, MemoryLimits } from '../memory-budget.ts';
 
 /**
  * In-process embedded daemons on 127.0.S.x with an injected port and fast
@@ -33,6 +34,9 @@ export interface TestClusterOptions {
   /** Nodes-file lines to write instead of the plain address list (e.g. with '#' entries). */
   nodesFile?: (addresses: string[]) => string;
   logger?: Logger;
+  /** Memory budget limits and its clock (memory-budget.ts). */
+  memory?: Partial<MemoryLimits>;
+  budgetClock?: BudgetClock;
 }
 
 export class TestCluster {
@@ -86,6 +90,8 @@ export class TestCluster {
       config,
       logger: this.opts.logger ?? silentLogger('daemon'),
       timing: { ...FAST_TIMING, ...this.opts.timing, ...timing },
+      memory: this.opts.memory,
+      budgetClock: this.opts.budgetClock,
     });
     await d.start();
     this.daemons[pnn] = d;

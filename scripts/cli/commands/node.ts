@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../../../legacy/common/log.ts';
 import { Daemon } from '../../../legacy/daemon/daemon.ts';
 import { loadDaemonConfig } from '../../../legacy/daemon/config.ts';
 import { pinoLevelFor } from '../../../legacy/daemon/debug-levels.ts';
+import { parseLogLocation } from '../../../legacy/config/index.ts';
 
 /**
  * `ctdb-bridge node --config DIR`: one embedded ctdbd node in the
@@ -21,8 +22,12 @@ function port(value: string): number {
 
 function loggerFor(location: string, level: number, toStderr: boolean): { logger: Logger; stream?: WriteStream } {
   const pinoLevel = pinoLevelFor(level);
-  if (toStderr || !location.startsWith('file:')) return { logger: createLogger({ component: 'ctdbd', level: pinoLevel }) };
-  const path = location.slice('file:'.length);
+  const loc = parseLogLocation(location);
+  // "file" without a path (or "file:-") is stderr for ctdbd too; syslog is not emulated.
+  if (toStderr || loc?.kind !== 'file' || loc.path === undefined || loc.path === '-') {
+    return { logger: createLogger({ component: 'ctdbd', level: pinoLevel }) };
+  }
+  const path = loc.path;
   mkdirSync(dirname(path), { recursive: true });
   const stream = createWriteStream(path, { flags: 'a' });
   return { logger: createLogger({ component: 'ctdbd', level: pinoLevel, destination: stream }), stream };
@@ -39,6 +44,7 @@ export function registerNode(program: Command): void {
     .action(async (opts: { config: string; port?: number; nodeAddress?: string; logStderr?: boolean }) => {
       const config = await loadDaemonConfig(resolve(opts.config), { port: opts.port, nodeAddress: opts.nodeAddress });
       const { logger, stream } = loggerFor(config.logLocation, config.logLevel, opts.logStderr ?? false);
+      for (const w of config.warnings) logger.warn({ file: w.file, line: w.line }, w.reason);
       let done!: () => void;
       const finished = new Promise<void>((r) => { done = r; });
       const daemon = new Daemon({ config, logger, onShutdown: () => done() });

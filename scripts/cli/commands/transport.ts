@@ -6,7 +6,9 @@ import {
   type Uplink, type UplinkKind,
 } from '../../../transport/index.ts';
 import { resolveSocketPath } from '../../../legacy/client/index.ts';
-import { DEFAULT_WS_PORT, parseHostPort, parseNodesFile, parsePeerList, peersFromNodesFile } from '../../../transport/uplinks/ws-config.ts';
+import {
+  DEFAULT_WS_PORT, parseHostPort, parseNodesFile, parsePeerList, peersFromNodesFile, readClusterSecret,
+} from '../../../transport/uplinks/ws-config.ts';
 import { createLogger } from '../../../legacy/common/log.ts';
 
 /** `ctdb-bridge transport ping|status` (talk to the local transportd) and `ctdb-bridge transportd` (run one). */
@@ -134,7 +136,7 @@ export function registerTransport(program: Command): void {
     .option('--peers <list>', 'ws: PNN=HOST:PORT,... (default: from --nodes-file)')
     .option('--nodes-file <path>', 'ws: ctdb nodes file giving every node address', '/etc/ctdb/nodes')
     .option('--ws-port <port>', 'ws: port used with nodes-file addresses', positiveInt, DEFAULT_WS_PORT)
-    .option('--secret-file <path>', 'ws: file holding the cluster secret (at least 16 bytes)')
+    .option('--secret-file <path>', 'ws: file holding the cluster secret (at least 16 bytes; owned by root or the daemon user, mode 0600 or stricter)')
     .option('--max-payload <bytes>', 'largest JSON payload accepted', positiveInt)
     .option('--hello-timeout <ms>', 'a node that does not answer a hello within this is legacy-only (default 3000)', positiveInt)
     .option('--liveness-interval <ms>', 'transport nodes silent this long are asked for a hello; a dead transportd is ' +
@@ -192,22 +194,15 @@ async function uplinkFor(opts: TransportdCommandOptions): Promise<Uplink> {
 
 async function wsConfig(opts: { node: number; listen?: string; peers?: string; nodesFile: string; wsPort: number; secretFile?: string }) {
   if (!opts.secretFile) throw new Error('--uplink ws needs --secret-file');
-  const secret = (await readFile(opts.secretFile)).subarray(0);
+  const secret = await readClusterSecret(opts.secretFile);
   const nodesText = opts.peers && opts.listen ? undefined : await readFile(opts.nodesFile, 'utf8');
-  const peers = opts.peers ? parsePeerList(opts.peers) : peersFromNodesFile(nodesText!, opts.wsPort);
+  const peers = opts.peers ? parsePeerList(opts.peers) : peersFromNodesFile(nodesText!, opts.wsPort, opts.nodesFile);
   let listen;
   if (opts.listen) listen = parseHostPort(opts.listen);
   else {
-    const own = parseNodesFile(nodesText!).find((e) => e.node === opts.node)?.address;
+    const own = parseNodesFile(nodesText!, opts.nodesFile).find((e) => e.node === opts.node)?.address;
     if (!own) throw new Error(`node ${opts.node} has no address in ${opts.nodesFile}; give --listen`);
     listen = { host: own, port: opts.wsPort };
   }
-  return { listen, peers, secret: trimSecret(secret) };
-}
-
-/** A trailing newline in a secret file is not part of the secret. */
-function trimSecret(secret: Buffer): Buffer {
-  let end = secret.length;
-  while (end > 0 && (secret[end - 1] === 0x0a || secret[end - 1] === 0x0d)) end--;
-  return secret.subarray(0, end);
+  return { listen, peers, secret };
 }

@@ -14,7 +14,7 @@ import { formatDbMap } from './format-dbmap.ts';
 import { formatIfaces, formatPublicIps, sortPublicIps } from './format-ips.ts';
 import { formatGetvar, formatListvars, hasTunable } from './format-tunables.ts';
 import { formatStatistics } from './format-statistics.ts';
-import { NodesFileError, readNodesFile } from './nodes-file.ts';
+import { loadNodesFile, OperatorFileError } from '../../../legacy/config/index.ts';
 import { cStrtoul, atoi } from './c-numbers.ts';
 import { Control } from '../../../legacy/protocol/controls.ts';
 import { parseIpv4, parseIpv6 } from '../../../legacy/protocol/types/sock-addr.ts';
@@ -184,13 +184,14 @@ const listnodes: LegacyCommand = {
     noArgs('listnodes', args);
     const path = resolveNodesFile(ctx.env);
     try {
-      const nodes = await readNodesFile(path);
+      const { nodes } = await loadNodesFile(path);
       if (ctx.json) emitJson(ctx, { nodes });
       else ctx.out(formatListnodes(nodes));
       return 0;
     } catch (err) {
-      if (!(err instanceof NodesFileError)) throw err;
-      if (err.detail.startsWith('Invalid IP address')) ctx.err(`${err.detail}\n`);
+      if (!(err instanceof OperatorFileError)) throw err;
+      // ctdb names the bad line only for an address it cannot read.
+      if (err.code === 'INVALID') ctx.err(`${err.reason}\n`);
       ctx.err(`Failed to read nodes file "${path}"\n`);
       return 1;
     }

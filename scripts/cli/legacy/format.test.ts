@@ -9,7 +9,6 @@ import { formatGetvar, hasTunable } from './format-tunables.ts';
 import { debugLevelName, formatProcessExists, formatRunstate } from './format-simple.ts';
 import { ageDhms, ctime } from './text.ts';
 import { atoi, cStrtoul } from './c-numbers.ts';
-import { parseNodesList } from './nodes-file.ts';
 
 beforeAll(() => {
   process.env.TZ = 'UTC'; // the golden texts below were printed by ctdb on a UTC host
@@ -152,15 +151,5 @@ Duration of last recovery/failover: 0.027759 seconds
     expect(atoi('42x')).toBe(42);
     expect(atoi('x')).toBe(0);
     expect(atoi(' -7')).toBe(-7);
-  });
-
-  it('reads a nodes list like ctdb: blanks skipped, # lines deleted, addresses normalised', () => {
-    const nodes = parseNodesList('  127.0.0.1\t\n\n#127.0.0.2\nfe80:0:0::1\n\n\n');
-    expect(nodes).toEqual([
-      { pnn: 0, address: '127.0.0.1', deleted: false },
-      { pnn: 1, address: '0.0.0.0', deleted: true },
-      { pnn: 2, address: 'fe80::1', deleted: false },
-    ]);
-    expect(() => parseNodesList('bogus\n')).toThrow('Invalid IP address bogus');
   });
 });
