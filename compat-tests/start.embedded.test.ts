@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_ENTRY } from '../scripts/cli/start/transportd-children.ts';
+import { CLI_ENTRY } from '../legacy/common/package-info.ts';
 import { killAll } from '../scripts/local-cluster/processes.ts';
 
 /**

@@ -2,9 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CLI_ENTRY, spawnTransportd, stopAllTransportds, type TransportdChild,
-} from '../../scripts/cli/start/transportd-children.ts';
+import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
+import { spawnTransportd, stopAllTransportds, type TransportdChild } from '../../scripts/cli/start/transportd-children.ts';
 import { readPidFile } from '../../scripts/local-cluster/processes.ts';
 import type { LocalClusterNode } from '../../scripts/local-cluster/index.ts';
 import type { TransportStatus } from '../../transport/index.ts';

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  CLI_ENTRY, spawnTransportd, stopAllTransportds, stopTransportd, type TransportdChild,
-} from '../../scripts/cli/start/transportd-children.ts';
+import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
+import { spawnTransportd, stopAllTransportds, stopTransportd, type TransportdChild } from '../../scripts/cli/start/transportd-children.ts';
 import type { ClientSuiteCluster } from './client-cluster.ts';
 import { eventually } from './client-support.ts';
 

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { registerCommands } from './commands/index.ts';
 import { pinTickObjectShape } from '../../legacy/common/tick-shape.ts';
-import { PACKAGE_VERSION } from '../../legacy/common/package-version.ts';
+import { PACKAGE_VERSION } from '../../legacy/common/package-info.ts';
 
 // Before anything else can idle through a full GC (see tick-shape.ts): the
 // daemons and transportd started from here keep nextTick on V8's fast path.

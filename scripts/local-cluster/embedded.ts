@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
 import { LegacyClient } from '../../legacy/client/client.ts';
 import { silentLogger } from '../../legacy/common/log.ts';
 import type { LocalCluster } from './types.ts';
@@ -25,7 +25,7 @@ import { LocalClusterBase } from './cluster-base.ts';
 
 export type EmbeddedClusterOptions = RealClusterOptions;
 
-const CLI_ENTRY = fileURLToPath(new URL('../bin/ctdb-bridge.mjs', import.meta.url));
+
 
 export function createEmbeddedLocalCluster(options: EmbeddedClusterOptions): LocalCluster {
   return new EmbeddedLocalCluster(options);

@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI_ENTRY } from '../../../legacy/common/package-info.ts';
 import { isAlive, signal, waitForExit } from '../../local-cluster/processes.ts';
 
 /**
@@ -12,7 +13,6 @@ import { isAlive, signal, waitForExit } from '../../local-cluster/processes.ts';
  * period; also on process exit.
  */
 
-export const CLI_ENTRY = join(import.meta.dirname, '..', '..', 'bin', 'ctdb-bridge.mjs');
 
 /** DIR/node.N/run/transportd.socket, beside the node's ctdbd.socket. */
 export function transportdSocketPath(clusterDir: string, pnn: number): string {
