@@ -6,6 +6,7 @@ import { LegacyClient } from '../../legacy/client/client.ts';
 import { silentLogger } from '../../legacy/common/log.ts';
 import { controlPacket, LegacyWire } from './legacy-wire.ts';
 import { MARKER_NEEDLE } from './marker.ts';
+import { prng } from '../../legacy/common/testing/prng.ts';
 
 /**
  * Attacks on a legacy daemon's unix socket (ours or the real ctdbd), each a
@@ -17,17 +18,6 @@ import { MARKER_NEEDLE } from './marker.ts';
 /** What an attack observed, for the assertions and the bench's notes. */
 export type AttackDetail = Record<string, number | boolean | string>;
 
-/** mulberry32: a small deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomBytes(rand: () => number, n: number): Buffer {
   const b = Buffer.allocUnsafe(n);

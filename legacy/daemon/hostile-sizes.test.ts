@@ -3,7 +3,7 @@ import { CTDB_MAGIC, CTDB_PROTOCOL, Node, NodeFlag, Operation } from '../protoco
 import { Control } from '../protocol/controls.ts';
 import type { ReqControl } from '../protocol/packets.ts';
 import type { Daemon } from './daemon.ts';
-import { FakePeer } from './testing/fake-peer.ts';
+import { FakePeer, linkFakePeer } from './testing/fake-peer.ts';
 import { captureLog } from './testing/log-capture.ts';
 import { RawClient } from './testing/raw-client.ts';
 import { TestCluster } from './testing/test-cluster.ts';
@@ -37,13 +37,10 @@ async function linked(): Promise<{ d: Daemon; peer: FakePeer }> {
   log = captureLog('daemon');
   answered.clear();
   cluster = await TestCluster.create({ nodes: 2, logger: log.logger });
-  peer = new FakePeer(cluster.addresses[1], cluster.port, 1);
-  await peer.listen();
-  const d = await cluster.startNode(0);
-  await peer.connect(cluster.addresses[0]);
-  await cluster.until(() => d.state.isConnected(1), 3000, 'node 1 connected');
-  peer.keepalives(0, 50);
-  return { d, peer };
+  const { d, peer: p } = await linkFakePeer(cluster);
+  peer = p;
+  p.keepalives(0, 50);
+  return { d, peer: p };
 }
 
 /** After the daemon failed the link: the fake peer connects again. */

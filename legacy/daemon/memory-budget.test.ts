@@ -8,7 +8,7 @@ import { EAGER_PACKET_LIMIT, PartialPacket } from '../protocol/partial-packet.ts
 import { ClientStream } from './client-stream.ts';
 import type { Daemon } from './daemon.ts';
 import { MemoryBudget, type BudgetClock, type BudgetEntry } from './memory-budget.ts';
-import { FakePeer } from './testing/fake-peer.ts';
+import { FakePeer, linkFakePeer } from './testing/fake-peer.ts';
 import { captureLog } from './testing/log-capture.ts';
 import { RawClient } from './testing/raw-client.ts';
 import { TestCluster } from './testing/test-cluster.ts';
@@ -243,13 +243,10 @@ describe('the daemon\'s budget on node links', () => {
   async function linked(memory: ConstructorParameters<typeof MemoryBudget>[0], clock?: BudgetClock) {
     const log = captureLog('daemon');
     cluster = await TestCluster.create({ nodes: 2, logger: log.logger, memory, budgetClock: clock });
-    peer = new FakePeer(cluster.addresses[1], cluster.port, 1);
-    await peer.listen();
-    const d = await cluster.startNode(0);
-    await peer.connect(cluster.addresses[0]);
-    await cluster.until(() => d.state.isConnected(1), 3000, 'node 1 connected');
-    peer.keepalives(0, 50);
-    return { d, p: peer, log };
+    const { d, peer: p } = await linkFakePeer(cluster);
+    peer = p;
+    p.keepalives(0, 50);
+    return { d, p, log };
   }
 
   it('a node packet incomplete past the time limit fails the link, logged with the peer', async () => {

@@ -3,7 +3,7 @@ import { NodeFlag, Operation } from '../protocol/constants.ts';
 import { Control } from '../protocol/controls.ts';
 import type { ReqControl, ReqKeepalive } from '../protocol/packets.ts';
 import type { Daemon } from './daemon.ts';
-import { FakePeer } from './testing/fake-peer.ts';
+import { FakePeer, linkFakePeer } from './testing/fake-peer.ts';
 import { RawClient } from './testing/raw-client.ts';
 import { TestCluster } from './testing/test-cluster.ts';
 
@@ -28,12 +28,9 @@ afterEach(async () => {
 /** Node 0 embedded, node 1 scripted, linked in both directions. */
 async function linked(): Promise<{ d: Daemon; peer: FakePeer }> {
   cluster = await TestCluster.create({ nodes: 2 });
-  peer = new FakePeer(cluster.addresses[1], cluster.port, 1);
-  await peer.listen();
-  const d = await cluster.startNode(0);
-  await peer.connect(cluster.addresses[0]);
-  await cluster.until(() => d.state.isConnected(1), 3000, 'node 1 connected');
-  return { d, peer };
+  const linkedPair = await linkFakePeer(cluster);
+  peer = linkedPair.peer;
+  return linkedPair;
 }
 
 describe('node links', () => {

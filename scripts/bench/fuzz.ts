@@ -10,6 +10,7 @@ import { PacketFramer } from '../../legacy/protocol/framing.ts';
 import { decodeMessagePayload, type MessageKind } from '../../legacy/protocol/message-payloads.ts';
 import { decodePacket, encodePacket, type Packet } from '../../legacy/protocol/packets.ts';
 import { arbitraryFor, packetArbitrary } from '../../legacy/protocol/testing/arbitraries.ts';
+import { prng } from '../../legacy/common/testing/prng.ts';
 
 /**
  * Fuzz run over the legacy codec: mutated (bit flips, byte writes,
@@ -49,17 +50,6 @@ export interface FuzzResult {
   seconds: number;
 }
 
-/** mulberry32: small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fixturePackets(): Buffer[] {
   const root = fileURLToPath(new URL('../../legacy/protocol/fixtures/', import.meta.url));

@@ -2,6 +2,8 @@ import { createServer, Socket, type Server } from 'node:net';
 import { KEEPALIVE_VERSION_4_17, Operation } from '../../protocol/constants.ts';
 import { PacketFramer } from '../../protocol/framing.ts';
 import { decodePacket, encodePacket, type Packet } from '../../protocol/packets.ts';
+import type { Daemon } from '../daemon.ts';
+import type { TestCluster } from './test-cluster.ts';
 
 /**
  * A scripted peer that plays one node over raw TCP (as the reference
@@ -73,5 +75,23 @@ export class FakePeer {
     this.out?.destroy();
     this.inbound?.destroy();
     await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+/**
+ * Starts node 0 of a two-node test cluster with a FakePeer playing node 1,
+ * linked in both directions. The peer is closed again if the link fails.
+ */
+export async function linkFakePeer(cluster: TestCluster): Promise<{ d: Daemon; peer: FakePeer }> {
+  const peer = new FakePeer(cluster.addresses[1], cluster.port, 1);
+  try {
+    await peer.listen();
+    const d = await cluster.startNode(0);
+    await peer.connect(cluster.addresses[0]);
+    await cluster.until(() => d.state.isConnected(1), 3000, 'node 1 connected');
+    return { d, peer };
+  } catch (err) {
+    await peer.close();
+    throw err;
   }
 }
