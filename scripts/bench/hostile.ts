@@ -33,6 +33,7 @@ import {
   DISCOVERY_FLOOD_SCENARIO, FORGED_CONTROL_SCENARIO, measureTransportScenario, type TransportScenario,
 } from '../../compat-tests/hostile/transport-scenarios.ts';
 import { wsRelayAttack } from '../../compat-tests/hostile/ws-relay-attack.ts';
+import { killOnExit } from './real-cluster-bench.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,16 +61,7 @@ async function main(): Promise<void> {
   const emb = new EmbeddedLocalCluster({ dir: dirs[0], nodes: 3, ownerPid: process.pid });
   const real = args['skip-real'] ? undefined : new RealLocalCluster({ dir: dirs[1], nodes: 3, ownerPid: process.pid });
   const clusters = real ? [emb, real] : [emb];
-  const killNow = () => {
-    for (const c of clusters) c.killAllNow();
-  };
-  const onSignal = () => {
-    killNow();
-    process.exit(130);
-  };
-  process.on('exit', killNow);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const release = killOnExit(clusters);
   const sides: Side[] = [];
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -109,10 +101,7 @@ async function main(): Promise<void> {
   } finally {
     for (const side of sides) await stopAllTransportds(side.transportds);
     await Promise.allSettled(clusters.map((c) => c.down()));
-    killNow();
-    process.off('exit', killNow);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    release();
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   }
   if (args.json) {

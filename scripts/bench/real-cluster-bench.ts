@@ -5,6 +5,29 @@ import { RealLocalCluster } from '../local-cluster/index.ts';
 import { pinTickObjectShape } from '../../legacy/common/tick-shape.ts';
 
 /**
+ * Kills the clusters' processes by PID if the run ends early (exit, SIGINT,
+ * SIGTERM). The returned function kills them now and removes the hooks.
+ */
+export function killOnExit(clusters: Array<{ killAllNow(): void }>): () => void {
+  const killNow = () => {
+    for (const c of clusters) c.killAllNow();
+  };
+  const onSignal = () => {
+    killNow();
+    process.exit(130);
+  };
+  process.on('exit', killNow);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    killNow();
+    process.off('exit', killNow);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+/**
  * A real ctdbd cluster owned by one benchmark run: started in a temp dir,
  * always torn down (also on SIGINT/SIGTERM and process exit, by PID).
  */
@@ -13,14 +36,7 @@ export async function withRealCluster<T>(nodes: number, body: (cluster: RealLoca
   pinTickObjectShape();
   const dir = await mkdtemp(join(tmpdir(), 'ctdb-bridge-bench-'));
   const cluster = new RealLocalCluster({ dir, nodes, ownerPid: process.pid });
-  const killNow = () => cluster.killAllNow();
-  const onSignal = () => {
-    killNow();
-    process.exit(130);
-  };
-  process.on('exit', killNow);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const release = killOnExit([cluster]);
   try {
     await cluster.up();
     return await body(cluster);
@@ -28,10 +44,7 @@ export async function withRealCluster<T>(nodes: number, body: (cluster: RealLoca
     try {
       await cluster.down();
     } finally {
-      killNow();
-      process.off('exit', killNow);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      release();
       await rm(dir, { recursive: true, force: true });
     }
   }
