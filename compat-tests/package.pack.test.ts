@@ -82,15 +82,17 @@ describe('the packed tarball installed into an empty directory', () => {
       "import { LegacyClient } from 'ctdb-bridge/client';",
       "import { TransportClient } from 'ctdb-bridge/transport';",
       "import * as client from 'ctdb-bridge/client';",
-      "console.log(JSON.stringify([typeof encodePacket, Operation.REQ_CONTROL, typeof LegacyClient, typeof TransportClient, 'ManualTimers' in client]));",
+      "import { ComponentHost, CLUSTERD_SERVICE, parseBridgeConf } from 'ctdb-bridge/components';",
+      "console.log(JSON.stringify([typeof encodePacket, Operation.REQ_CONTROL, typeof LegacyClient, typeof TransportClient, 'ManualTimers' in client,",
+      "  typeof ComponentHost, CLUSTERD_SERVICE, parseBridgeConf('[clusterd]\\nmode = active\\n').values['clusterd/mode']]));",
     ].join('\n');
     await writeFile(join(consumer, 'use.mjs'), script);
     const { stdout } = await inConsumer(process.execPath, ['use.mjs']);
-    expect(JSON.parse(stdout)).toEqual(['function', 7, 'function', 'function', false]);
+    expect(JSON.parse(stdout)).toEqual(['function', 7, 'function', 'function', false, 'function', 16, 'active']);
     const pkg = JSON.parse((await run('cat', [join(consumer, 'node_modules/ctdb-bridge/package.json')])).stdout) as {
       exports: Record<string, { types: string }>;
     };
-    for (const entry of ['./codec', './client', './transport']) {
+    for (const entry of ['./codec', './client', './transport', './components']) {
       await run('test', ['-f', join(consumer, 'node_modules/ctdb-bridge', pkg.exports[entry].types)]);
     }
   });

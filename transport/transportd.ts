@@ -350,6 +350,9 @@ export class Transportd {
     let packet: Packet;
     try {
       packet = decodePacket(bytes, this.maxPayload);
+      // The uplink hands over the packet's own bytes: delivered to a socket client they go out as
+      // they came, the header (re)written in place, not copied (a 64 KiB copy and allocation per packet).
+      packet.frame = bytes;
     } catch (err) {
       if (!(err instanceof TransportDecodeError) || bytes.length < HEADER_SIZE) {
         this.limitedLog.warn('uplink-undecodable', { err, from, size: bytes.length }, 'undecodable packet from uplink dropped');

@@ -48,7 +48,28 @@ export interface DaemonTiming {
   controlTimeoutMs: number;
   connectTimeoutMs: number;
   reconnectIntervalMs: number;
+  /**
+   * At startup, before any leader or election was heard of: once every node
+   * is connected, start the first election after this long instead of
+   * waiting out the leader timeout. Infinity (the default) waits as ctdbd does.
+   */
+  startupElectionDelayMs: number;
 }
+
+/**
+ * `ctdb-bridge node --quick-start`, the embedded local cluster's default:
+ * one machine, every node on loopback, so the first election starts as soon
+ * as all nodes are connected and ends after 0.5 s of quiet instead of
+ * ctdbd's 5 s leader timeout plus 3 s ElectionTimeout. Only waits change:
+ * the tunables (`ctdb getvar ElectionTimeout`) and the outcome (`ctdb
+ * status`) stay ctdbd's. Later elections (a leader died) use the same short
+ * election period; the leader timeout itself is unchanged.
+ */
+export const QUICK_START_TIMING: Readonly<Partial<DaemonTiming>> = {
+  startupElectionDelayMs: 0,
+  electionTimeoutMs: 500,
+  electionRebroadcastMs: 100,
+};
 
 export interface DaemonOptions {
   config: DaemonConfig;
@@ -148,6 +169,7 @@ export class Daemon {
       case 'recoverIntervalMs': return t.get('RecoverInterval') * 1000;
       case 'rerecoveryTimeoutMs': return t.get('RerecoveryTimeout') * 1000;
       case 'controlTimeoutMs': return t.get('ControlTimeout') * 1000;
+      case 'startupElectionDelayMs': return Infinity;
       default: return 1000; // connect timeout, reconnect interval
     }
   }
@@ -709,6 +731,7 @@ export class Daemon {
     this.log.info({ peer: pnn, address: this.state.node(pnn)?.address, connected }, 'node connected');
     // Send a keepalive right away so the peer sees traffic from us.
     this.sendKeepalive(pnn);
+    this.recoverd?.nodeConnected();
   }
 
   /** A node failed: flags, both links reset, its pending controls fail. */

@@ -16,7 +16,8 @@ import { batchWrite, beginDispatch, endDispatch, type BatchTarget } from './writ
  *   the peer; so does a packet above the budget's largest node packet, one
  *   incomplete for longer than its time limit, or the largest incomplete one
  *   when the daemon-wide budget is exceeded (memory-budget.ts);
- * - connect attempts time out after 1 s and are retried every second.
+ * - connect attempts time out after 1 s and are retried every second, or at
+ *   once when the peer connects to us (it is listening then);
  * A peer counts as connected once both directions exist.
  */
 
@@ -179,6 +180,12 @@ export class NodeLinks {
     }
     st.in = s;
     s.setKeepAlive(true);
+    // The peer is listening now: connect back at once instead of at the next retry.
+    if (st.retry && !st.out) {
+      clearTimeout(st.retry);
+      st.retry = undefined;
+      this.connect(st);
+    }
     const framer = new PacketFramer({ strict: true, maxPacketSize: this.budget.limits.maxNodePacket });
     const pnn = st.peer.pnn;
     const account = this.budget.register({ peer: pnn }, (reason) => {

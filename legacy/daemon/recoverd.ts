@@ -35,6 +35,9 @@ export class Recoverd {
   private electionTimer: NodeJS.Timeout | undefined;
   private rebroadcastTimer: NodeJS.Timeout | undefined;
   private loopTimer: NodeJS.Timeout | undefined;
+  private startupElectionTimer: NodeJS.Timeout | undefined;
+  /** A LEADER or ELECTION message came from another node, or we elected: startup is over. */
+  private heardOfLeadership = false;
   private lastLeaderSeen = Date.now();
   private priorityTime: Timeval;
   private monitoring = false;
@@ -60,11 +63,35 @@ export class Recoverd {
     d.registerInternal(Srvid.DISABLE_RECOVERIES, 'recoverd', (_s, data) => this.onDisable(data));
     this.lastLeaderSeen = Date.now();
     this.schedule();
+    this.nodeConnected(); // a one-node cluster is complete already
   }
 
   stop(): void {
     this.stopped = true;
-    for (const t of [this.loopTimer, this.electionTimer, this.rebroadcastTimer]) if (t) clearTimeout(t);
+    for (const t of [this.loopTimer, this.electionTimer, this.rebroadcastTimer, this.startupElectionTimer]) if (t) clearTimeout(t);
+  }
+
+  /**
+   * A node connected. At startup, with startupElectionDelayMs set, the first
+   * election starts once every node is connected, rather than after the
+   * leader timeout: nobody else can be leading a cluster we see whole and
+   * silent.
+   */
+  nodeConnected(): void {
+    const delay = this.d.timing('startupElectionDelayMs');
+    if (!Number.isFinite(delay) || this.startupElectionTimer || !this.startupElectionDue()) return;
+    this.startupElectionTimer = setTimeout(() => {
+      this.startupElectionTimer = undefined;
+      if (!this.startupElectionDue()) return;
+      this.log.info('every node is connected and no leader is known: start election');
+      this.forceElection();
+    }, delay);
+  }
+
+  private startupElectionDue(): boolean {
+    const st = this.d.state;
+    return !this.stopped && !this.heardOfLeadership && !this.electing && this.canBeLeader()
+      && st.nodes.every((n) => n.pnn === this.d.pnn || !st.isValidNode(n.pnn) || st.isConnected(n.pnn));
   }
 
   /** When this recovery daemon started (or last became active): its election priority. */
@@ -145,6 +172,7 @@ export class Recoverd {
   forceElection(): void {
     const d = this.d;
     this.log.info('starting election');
+    this.heardOfLeadership = true;
     this.leader = d.pnn;
     d.state.leader = Node.UNKNOWN_PNN;
     // Everyone goes into recovery; the winner recovers the cluster.
@@ -185,6 +213,7 @@ export class Recoverd {
       return;
     }
     if (em.pnn === this.d.pnn) return;
+    this.heardOfLeadership = true;
     this.restartElectionTimer();
     if (this.weWin(em)) {
       this.leader = this.d.pnn;
@@ -220,6 +249,7 @@ export class Recoverd {
     if (data.length < 4 || this.stopped) return;
     const pnn = data.readUInt32LE(0);
     this.lastLeaderSeen = Date.now();
+    if (pnn !== this.d.pnn) this.heardOfLeadership = true;
     if (pnn === Node.UNKNOWN_PNN) {
       this.d.state.leader = pnn;
       return;

@@ -1,4 +1,5 @@
-import { Parser } from 'binary-parser';
+import { createRequire } from 'node:module';
+import type { Parser } from 'binary-parser';
 import { CtdbDecodeError, CtdbEncodeError } from './errors.ts';
 
 /**
@@ -69,6 +70,16 @@ export interface StructMap<T> {
   /** `start` is the absolute offset of the structure, for error offsets. */
   decode(raw: any, start: number): T;
   encode(value: T): any;
+}
+
+/**
+ * binary-parser, loaded on first use: only the reference decoder (tests,
+ * the dissector) needs it, and loading it costs a one-shot CLI ~15 ms.
+ */
+let ParserClass: typeof Parser | undefined;
+function referenceParserClass(): typeof Parser {
+  ParserClass ??= (createRequire(import.meta.url)('binary-parser') as typeof import('binary-parser')).Parser;
+  return ParserClass;
 }
 
 const PRIMITIVE_SIZE: Record<PrimitiveKind | ValueKind, number> = {
@@ -585,7 +596,7 @@ export class StructDef<T> {
   }
 
   private buildParser(): Parser {
-    let p = new Parser().endianness('little');
+    let p = new (referenceParserClass())().endianness('little');
     const lengthName = (of: string) => `$len_${of}`;
     const ref = (r: string | number): string | number =>
       typeof r === 'number' ? r : this.fields.some((x) => x.kind === 'length' && x.of === r) ? lengthName(r) : r;

@@ -7,4 +7,12 @@ if (!existsSync(main)) {
   process.stderr.write('ctdb-bridge: the build is missing (dist/); run `npm run build` in the package directory\n');
   process.exit(1);
 }
-await import(main.href);
+// One-shot `legacy <command>` and `--version` start on a lean path (no
+// commander, pino, ...); whatever it does not understand goes to the full CLI.
+const argv = process.argv.slice(2);
+let handled = false;
+if (argv[0] === 'legacy' || argv[0] === '--version' || argv[0] === '-V') {
+  const { runFast } = await import(new URL('../../dist/scripts/cli/legacy/fast-main.js', import.meta.url).href);
+  handled = await runFast(argv);
+}
+if (!handled) await import(main.href);

@@ -22,7 +22,7 @@ program
   .version(PACKAGE_VERSION)
   .showHelpAfterError();
 
-registerCommands(program);
+await registerCommands(program, process.argv.slice(2));
 
 await program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

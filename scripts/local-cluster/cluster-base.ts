@@ -26,6 +26,8 @@ export abstract class LocalClusterBase implements LocalCluster {
   private fileWrites: Promise<void> = Promise.resolve();
   /** up() attempts when a foreign process binds a chosen address first (1 = no retry). */
   protected readonly upAttempts: number = 1;
+  /** up() spawns every node at once instead of one after the other. */
+  protected readonly parallelStart: boolean = false;
 
   constructor(options: RealClusterOptions) {
     this.opts = resolveOptions(options);
@@ -94,7 +96,8 @@ export abstract class LocalClusterBase implements LocalCluster {
     await this.saveFile();
     const started = Date.now();
     try {
-      for (const p of this.paths) await this.setPid(p.pnn, await this.startProcess(p.pnn));
+      if (this.parallelStart) await this.startEveryNodeAtOnce();
+      else for (const p of this.paths) await this.setPid(p.pnn, await this.startProcess(p.pnn));
       await this.waitUntilOk(this.opts.timeouts.upMs);
     } catch (err) {
       this.opts.logger.error({ err: (err as Error).message }, 'cluster start failed: stopping the nodes');
@@ -102,6 +105,13 @@ export abstract class LocalClusterBase implements LocalCluster {
       throw err;
     }
     this.opts.logger.info({ dir: this.dir, ms: Date.now() - started, addresses }, 'cluster OK');
+  }
+
+  /** Every start settles before a failure is thrown, so the cleanup that follows sees every PID. */
+  private async startEveryNodeAtOnce(): Promise<void> {
+    const results = await Promise.allSettled(this.paths.map(async (p) => this.setPid(p.pnn, await this.startProcess(p.pnn))));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async down(): Promise<void> {

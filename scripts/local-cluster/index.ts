@@ -9,6 +9,8 @@ export type { RealClusterOptions, ClusterTimeouts } from './options.ts';
 export { defaultTimeouts, CTDB_PORT, DEFAULT_CTDB_PATH, DEFAULT_CTDBD_PATH } from './options.ts';
 export { RealLocalCluster } from './real-cluster.ts';
 export { createEmbeddedLocalCluster, EmbeddedLocalCluster, probeNode } from './embedded.ts';
+export type { EmbeddedClusterOptions } from './embedded.ts';
+export { daemonArgv, daemonEnv, DAEMON_ENV, DAEMON_NODE_FLAGS, DEFAULT_DAEMON_RUNTIME, type DaemonRuntime } from './daemon-runtime.ts';
 export { runCtdbCli, parseNodeStatusX, type CtdbRunResult, type CtdbRunOptions } from './ctdb-command.ts';
 export { readClusterFile, clusterFilePath, type ClusterFile } from './cluster-file.ts';
 export * from './errors.ts';

@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BRIDGE_CONF_NAME } from '../../components/framework/bridge-conf.ts';
 
 /**
  * ctdbd's test-mode directory layout. With CTDB_TEST_MODE=yes and
@@ -57,6 +58,11 @@ export function renderCtdbConf(node: NodePaths, clusterLock: string, logLevel: s
   ].join('\n');
 }
 
+/** ctdb-bridge.conf for one node: the components keep their state under the node's directory. */
+export function renderBridgeConf(node: NodePaths): string {
+  return ['[components]', `\tstate directory = ${join(node.base, 'var', 'bridge')}`, ''].join('\n');
+}
+
 /**
  * Creates DIR/node.N from scratch for each address (previous node dirs are
  * removed so every cluster starts with empty databases) and the shared lock file.
@@ -76,6 +82,7 @@ export async function writeClusterLayout(dir: string, addresses: string[], logLe
     await writeFile(join(node.base, 'nodes'), nodesFile);
     await writeFile(join(node.base, 'public_addresses'), '');
     await writeFile(node.confFile, renderCtdbConf(node, clusterLock, logLevel));
+    await writeFile(join(node.base, BRIDGE_CONF_NAME), renderBridgeConf(node));
     nodes.push(node);
   }
   return nodes;

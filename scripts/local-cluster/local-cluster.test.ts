@@ -75,7 +75,8 @@ describe('layout', () => {
     const nodes = await writeClusterLayout(dir, ['127.0.9.1', '127.0.9.2'], 'NOTICE');
     expect(nodes.map((n) => n.socketPath)).toEqual([join(dir, 'node.0/run/ctdbd.socket'), join(dir, 'node.1/run/ctdbd.socket')]);
     expect((await readdir(join(dir, 'node.1'))).sort())
-      .toEqual(['ctdb.conf', 'db', 'events', 'nodes', 'public_addresses', 'run', 'var']);
+      .toEqual(['ctdb-bridge.conf', 'ctdb.conf', 'db', 'events', 'nodes', 'public_addresses', 'run', 'var']);
+    expect(await readFile(join(dir, 'node.1/ctdb-bridge.conf'), 'utf8')).toBe(`[components]\n\tstate directory = ${join(dir, 'node.1/var/bridge')}\n`);
     expect((await readdir(join(dir, 'node.1/db'))).sort()).toEqual(['persistent', 'state', 'volatile']);
     expect(await readFile(join(dir, 'node.0/nodes'), 'utf8')).toBe('127.0.9.1\n127.0.9.2\n');
     const conf = await readFile(join(dir, 'node.1/ctdb.conf'), 'utf8');

@@ -11,6 +11,7 @@ import { createLogger, silentLogger } from '../../legacy/common/log.ts';
 import { BUILTIN_SERVICE, CONTROL_SERVICE } from '../endpoint.ts';
 import { Flag, HEADER_SIZE, decodeHeader, type TransportHeader } from '../header.ts';
 import { buildPacket } from '../message.ts';
+import { createRegistry } from '../schemas.ts';
 import { encodePacket } from '../packet.ts';
 import { Transportd } from '../transportd.ts';
 import { waitFor } from '../testing/inproc-cluster.ts';
@@ -306,6 +307,35 @@ describe('WebSocket uplink behind an on-path relay without the secret', () => {
     expect(integrityLines(dialer)).toEqual([]);
     // The relay sees packets with a 16-byte tag in front.
     expect(conn.binary('c2s').every((f) => f.payload.toString('latin1', 16, 20) === 'CTBT')).toBe(true);
+    // The dialer's masking key is zero: its frames cross the wire as they are (the tag authenticates them).
+    expect(conn.binary('c2s').every((f) => f.raw.subarray(f.raw.length - f.payload.length).equals(f.payload))).toBe(true);
+  });
+
+  it('refuses a 64 KiB frame with one bit flipped in its last byte: nothing of it reaches transportd', async () => {
+    const conn = await relay.live();
+    const lines = integrityLines(acceptor).length;
+    const registry = createRegistry([{ type: 'demo.big', versions: { 1: { body: { type: 'string' }, reply: { type: 'integer' } } } }]);
+    const big = await dialer.daemon.connectClient({ name: 'big', registry, defaultTimeoutMs: 2000 });
+    const marker = `tampered-${randomBytes(4).toString('hex')}`;
+    let flipped = 0;
+    conn.filter = (dir, f) => {
+      if (dir !== 'c2s' || f.opcode !== 2 || f.payload.length < 64 * 1024 || flipped > 0) return true;
+      const altered = Buffer.from(f.payload);
+      altered[altered.length - 1] ^= 0x01; // the closing quote of the body: still a valid-looking packet
+      flipped++;
+      conn.inject('c2s', altered);
+      return false;
+    };
+    try {
+      // To a service nobody holds: untampered, node 1's transportd would answer no-such-service.
+      const outcome = await big.request({ node: 1, service: 99 }, 'demo.big', marker + 'x'.repeat(64 * 1024)).catch((e: Error) => e);
+      expect(outcome).toBeInstanceOf(Error);
+      await expectClosedForIntegrity(conn, acceptor, 's2c', lines);
+      expect(flipped).toBe(1);
+      expect(acceptor.delivered.filter((p) => p.includes(marker))).toEqual([]);
+    } finally {
+      await big.close();
+    }
   });
 
   it('refuses forged requests and bye injected towards the acceptor: none reach transportd, none answered', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { WebSocketUplink, WS_PATH, type WsPeer } from './websocket.ts';
 import {
   FRAME_TAG_BYTES, FrameOpener, FrameSealer, WS_AUTH_VERSION, deriveFrameKeys, frameSession, handshakeMac, newNonce, parseHandshake,
@@ -252,8 +253,9 @@ describe('ws-auth', () => {
 
   it('parses only well-formed handshake frames', () => {
     const nonce = newNonce();
-    expect(parseHandshake(JSON.stringify({ t: 'challenge', v: 2, node: 2, nonce }))).toEqual({ t: 'challenge', v: 2, node: 2, nonce });
-    for (const bad of ['', 'null', '{"t":"challenge","v":2,"node":2}', JSON.stringify({ t: 'challenge', v: 1, node: 2, nonce }), JSON.stringify({ t: 'auth', node: -1, nonce, mac: nonce }),
+    const v = WS_AUTH_VERSION;
+    expect(parseHandshake(JSON.stringify({ t: 'challenge', v, node: 2, nonce }))).toEqual({ t: 'challenge', v, node: 2, nonce });
+    for (const bad of ['', 'null', `{"t":"challenge","v":${v},"node":2}`, JSON.stringify({ t: 'challenge', v: v - 1, node: 2, nonce }), JSON.stringify({ t: 'auth', node: -1, nonce, mac: nonce }),
       JSON.stringify({ t: 'ok', mac: 'short' }), JSON.stringify({ t: 'other' })]) {
       expect(parseHandshake(bad)).toBeUndefined();
     }
@@ -293,6 +295,45 @@ describe('ws-auth', () => {
     const stopped = fresh();
     stopped.open(frames[1]);
     expect(stopped.open(frames[0])).toBeUndefined();
+  });
+
+  it('tags with GMAC: AES-256-GCM under the direction key, the sequence number as nonce, the packets as additional data', () => {
+    const [na, nd] = [newNonce(), newNonce()];
+    const key = deriveFrameKeys(SECRET, 1, 0, na, nd).dialerToAcceptor;
+    const expected = (seq: number, packet: Buffer): Buffer => {
+      const nonce = Buffer.alloc(12);
+      nonce.writeBigUInt64BE(BigInt(seq), 4);
+      const gcm = createCipheriv('aes-256-gcm', key, nonce);
+      gcm.setAAD(packet);
+      gcm.final();
+      return gcm.getAuthTag();
+    };
+    const { sealer } = frameSession(SECRET, 'dialer', 1, 0, na, nd);
+    const first = sealed(sealer, 'same packet');
+    const second = sealed(sealer, 'same packet');
+    expect(first.subarray(0, FRAME_TAG_BYTES)).toEqual(expected(0, Buffer.from('same packet')));
+    expect(second.subarray(0, FRAME_TAG_BYTES)).toEqual(expected(1, Buffer.from('same packet')));
+    expect(first.equals(second)).toBe(false); // a repeated packet never repeats its frame
+  });
+
+  it('covers every byte of a 64 KiB frame: one flipped bit anywhere fails it', () => {
+    const [na, nd] = [newNonce(), newNonce()];
+    const { sealer } = frameSession(SECRET, 'dialer', 1, 0, na, nd);
+    const frame = Buffer.concat([Buffer.alloc(FRAME_TAG_BYTES), randomBytes(64 * 1024)]);
+    sealer.seal(frame);
+    const last = frame.length - 1;
+    for (const at of [0, FRAME_TAG_BYTES - 1, FRAME_TAG_BYTES, FRAME_TAG_BYTES + 31, 32 * 1024 + 7, last - 16, last]) {
+      for (const bit of [0x01, 0x80]) {
+        const tampered = Buffer.from(frame);
+        tampered[at] ^= bit;
+        const opener = frameSession(SECRET, 'acceptor', 1, 0, na, nd).opener;
+        expect(opener.open(tampered), `byte ${at} bit ${bit}`).toBeUndefined();
+      }
+    }
+    expect(frameSession(SECRET, 'acceptor', 1, 0, na, nd).opener.open(frame)?.length).toBe(64 * 1024);
+    // Cut short or grown by a byte: fails too.
+    expect(frameSession(SECRET, 'acceptor', 1, 0, na, nd).opener.open(frame.subarray(0, last))).toBeUndefined();
+    expect(frameSession(SECRET, 'acceptor', 1, 0, na, nd).opener.open(Buffer.concat([frame, Buffer.alloc(1)]))).toBeUndefined();
   });
 
   it('derives distinct keys per direction and per nonce pair', () => {

@@ -3,22 +3,25 @@
 // nonces, both node numbers and its role (so answers cannot be replayed to
 // another node, another connection, or reflected back).
 //
-//   acceptor -> dialer : {"t":"challenge","v":2,"node":A,"nonce":Na}
+//   acceptor -> dialer : {"t":"challenge","v":3,"node":A,"nonce":Na}
 //   dialer -> acceptor : {"t":"auth","node":D,"nonce":Nd,"mac":H("auth",D,A,Na,Nd)}
 //   acceptor -> dialer : {"t":"ok","mac":H("ok",A,D,Na,Nd)}
 //
-// H = HMAC-SHA256(secret, "ctbt-ws-v2|" + fields joined by "|"), nonces 32 random bytes, base64.
-// (Version 2 added the sealed frames below; a version 1 peer fails at the challenge.)
+// H = HMAC-SHA256(secret, "ctbt-ws-v3|" + fields joined by "|"), nonces 32 random bytes, base64.
+// (Version 2 added the sealed frames below, version 3 changed their MAC from
+// HMAC-SHA256 to GMAC; a peer of another version fails at the challenge.)
 //
 // Every binary frame after the handshake is sealed (PROTOCOL.md §9.1): a
-// 16-byte tag, HMAC-SHA256 under a key of this connection and direction
-// (derived from the secret and both fresh nonces) over an implicit 64-bit
-// sequence number and the packets the frame carries. A forged, replayed, reordered or dropped
-// frame fails its tag, and so does one recorded on another connection.
+// 16-byte tag, GMAC (AES-256-GCM over no plaintext, the frame's packets as
+// additional data) under a key of this connection and direction (derived from
+// the secret and both fresh nonces), with the frame's sequence number as the
+// GCM nonce. A forged, replayed, reordered or dropped frame fails its tag, and
+// so does one recorded on another connection. A key never sees a nonce twice:
+// it serves one direction of one connection, whose sequence never wraps.
 
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export const WS_AUTH_VERSION = 2;
+export const WS_AUTH_VERSION = 3;
 const LABEL = `ctbt-ws-v${WS_AUTH_VERSION}`;
 
 /** Shortest cluster secret accepted (the HMAC key of the handshake and of the frame keys). */
@@ -70,7 +73,7 @@ export function parseHandshake(text: string): HandshakeMessage | undefined {
 
 // ---- per-frame integrity ----
 
-/** Bytes in front of each packet on an established link: the truncated HMAC-SHA256 tag. */
+/** Bytes in front of each packet on an established link: the GMAC tag (full length). */
 export const FRAME_TAG_BYTES = 16;
 /** Frames per direction and connection; sequence numbers are exact JS integers below this. */
 export const MAX_FRAME_SEQ = Number.MAX_SAFE_INTEGER;
@@ -86,17 +89,26 @@ export function deriveFrameKeys(secret: Buffer, acceptor: number, dialer: number
   return { dialerToAcceptor: key('dialer-to-acceptor'), acceptorToDialer: key('acceptor-to-dialer') };
 }
 
-/** HMAC-SHA256(key, seq as u64 big-endian || packet); `seqBytes` is scratch space. */
-function frameTag(key: Buffer, seqBytes: Buffer, seq: number, packet: Buffer): Buffer {
-  seqBytes.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 0);
-  seqBytes.writeUInt32BE(seq >>> 0, 4);
-  return createHmac('sha256', key).update(seqBytes).update(packet).digest();
+/** GCM nonces: 12 bytes, the first 4 zero, then the frame's sequence number as u64 big-endian. */
+const NONCE_BYTES = 12;
+
+/**
+ * GMAC of `packet` under `key` (AES-256) with the nonce for `seq`: AES-256-GCM
+ * with the packet as additional data and no plaintext. `nonce` is scratch space.
+ */
+function frameTag(key: Buffer, nonce: Buffer, seq: number, packet: Buffer): Buffer {
+  nonce.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 4);
+  nonce.writeUInt32BE(seq >>> 0, 8);
+  const gmac = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: FRAME_TAG_BYTES });
+  gmac.setAAD(packet);
+  gmac.final();
+  return gmac.getAuthTag();
 }
 
 /** Sending side of one direction: numbers frames 0, 1, 2, ... and writes their tags. */
 export class FrameSealer {
   private seq = 0;
-  private readonly seqBytes = Buffer.alloc(8);
+  private readonly nonce = Buffer.alloc(NONCE_BYTES);
   constructor(private readonly key: Buffer) {}
 
   /**
@@ -106,7 +118,7 @@ export class FrameSealer {
    */
   seal(frame: Buffer): boolean {
     if (this.seq >= MAX_FRAME_SEQ) return false;
-    frameTag(this.key, this.seqBytes, this.seq, frame.subarray(FRAME_TAG_BYTES)).copy(frame, 0, 0, FRAME_TAG_BYTES);
+    frameTag(this.key, this.nonce, this.seq, frame.subarray(FRAME_TAG_BYTES)).copy(frame, 0);
     this.seq++;
     return true;
   }
@@ -115,7 +127,7 @@ export class FrameSealer {
 /** Receiving side of one direction: accepts exactly the next frame the peer sealed. */
 export class FrameOpener {
   private seq = 0;
-  private readonly seqBytes = Buffer.alloc(8);
+  private readonly nonce = Buffer.alloc(NONCE_BYTES);
   /** Set by the first frame that fails; every later one fails too (the link is being closed). */
   failed = false;
   constructor(private readonly key: Buffer) {}
@@ -132,8 +144,8 @@ export class FrameOpener {
       return undefined;
     }
     const packet = frame.subarray(FRAME_TAG_BYTES);
-    const tag = frameTag(this.key, this.seqBytes, this.seq, packet);
-    if (!timingSafeEqual(tag.subarray(0, FRAME_TAG_BYTES), frame.subarray(0, FRAME_TAG_BYTES))) {
+    const tag = frameTag(this.key, this.nonce, this.seq, packet);
+    if (!timingSafeEqual(tag, frame.subarray(0, FRAME_TAG_BYTES))) {
       this.failed = true;
       return undefined;
     }

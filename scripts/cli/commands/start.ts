@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { formatTransportStatus } from './transport.ts';
+import { formatClusterStatus } from '../cluster/format-status.ts';
 import { StartInterruptedError, StartSession } from '../start/start-session.ts';
 
 /**
@@ -26,7 +27,7 @@ interface StartCommandOptions {
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('start a local cluster (embedded daemons, or real ctdbd with --real) with a transportd per node on the tunnel uplink')
+    .description('start a local cluster (embedded daemons, or real ctdbd with --real) with a transportd and a clusterd per node on the tunnel uplink')
     .option('--real', 'run real Samba ctdbd daemons instead of the embedded daemon')
     .option('--nodes <n>', 'number of nodes', positiveInt, 3)
     .option('--dir <dir>', 'cluster directory (node.N/run/transportd.socket per node)', './.local-cluster')
@@ -53,9 +54,12 @@ export function registerStart(program: Command): void {
       try {
         await session.bringUp();
         const statuses = await session.statuses();
-        process.stdout.write(statuses.map(formatTransportStatus).join('\n\n') + '\n');
+        process.stdout.write(statuses.map(formatTransportStatus).join('\n\n') + '\n\n');
+        const [cluster] = await session.clusterStatuses();
+        process.stdout.write(formatClusterStatus(cluster));
         for (const c of session.children) {
           process.stdout.write(`  node ${c.pnn}: ctdb-bridge transport status --socket ${c.socketPath}\n`);
+          process.stdout.write(`  node ${c.pnn}: ctdb-bridge cluster status --socket ${c.socketPath}\n`);
         }
         if (!opts.once) {
           say('running; press Ctrl-C to stop');

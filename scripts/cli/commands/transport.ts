@@ -10,10 +10,11 @@ import {
   DEFAULT_WS_PORT, parseHostPort, parseNodesFile, parsePeerList, peersFromNodesFile, readClusterSecret,
 } from '../../../transport/uplinks/ws-config.ts';
 import { createLogger } from '../../../legacy/common/log.ts';
+import { DEFAULT_TRANSPORT_SOCKET } from '../../../components/framework/services.ts';
 
 /** `ctdb-bridge transport ping|status` (talk to the local transportd) and `ctdb-bridge transportd` (run one). */
 
-export const DEFAULT_TRANSPORT_SOCKET = process.env.CTDB_BRIDGE_TRANSPORT_SOCKET ?? '/run/ctdb-bridge/transportd.sock';
+export { DEFAULT_TRANSPORT_SOCKET };
 
 function pnnArg(value: string): number {
   const n = Number(value);

@@ -5,16 +5,13 @@ import type { CallOptions } from '../../../legacy/client/index.ts';
 import { emitJson, UsageError, type LegacyCommand, type LegacyContext } from './context.ts';
 import type { NodeView, PublicIpView } from './views.ts';
 import { applyUnknownFlags, formatNodeMap, formatPnn, formatStatus, nodestatusExitCode } from './format-nodes.ts';
-import { formatUptime } from './format-uptime.ts';
 import {
   formatCapabilities, formatGetpid, formatListnodes, formatPing, formatProcessExists, formatRunstate, runstateName,
   debugLevelName,
 } from './format-simple.ts';
-import { formatDbMap } from './format-dbmap.ts';
-import { formatIfaces, formatPublicIps, sortPublicIps } from './format-ips.ts';
-import { formatGetvar, formatListvars, hasTunable } from './format-tunables.ts';
-import { formatStatistics } from './format-statistics.ts';
-import { loadNodesFile, OperatorFileError } from '../../../legacy/config/index.ts';
+// The formatters of one or two commands each (uptime, dbmap, ips, tunables,
+// statistics) are imported by those commands: a one-shot `ctdb-bridge legacy
+// <command>` loads only what it prints with (each ESM module costs ~0.5-1 ms).
 import { cStrtoul, atoi } from './c-numbers.ts';
 import { Control } from '../../../legacy/protocol/controls.ts';
 import { parseIpv4, parseIpv6 } from '../../../legacy/protocol/types/sock-addr.ts';
@@ -171,6 +168,7 @@ const ping: LegacyCommand = {
 const uptime: LegacyCommand = {
   name: 'uptime', description: 'show node uptime', remote: true,
   async run(ctx) {
+    const { formatUptime } = await import('./format-uptime.ts');
     const u = await ctx.client.uptime(at(ctx));
     report(ctx, { uptime: u }, formatUptime(ctx.cmdPnn, u));
     return 0;
@@ -183,6 +181,8 @@ const listnodes: LegacyCommand = {
   async runWithoutDaemon(ctx, args) {
     noArgs('listnodes', args);
     const path = resolveNodesFile(ctx.env);
+    // Loaded here: the operator-file readers are the only users and cost every other one-shot command ~5 ms.
+    const { loadNodesFile, OperatorFileError } = await import('../../../legacy/config/index.ts');
     try {
       const { nodes } = await loadNodesFile(path);
       if (ctx.json) emitJson(ctx, { nodes });
@@ -202,6 +202,7 @@ const getdbmap: LegacyCommand = {
   name: 'getdbmap', description: 'show attached databases', remote: true,
   async run(ctx, args) {
     noArgs('getdbmap', args);
+    const { formatDbMap } = await import('./format-dbmap.ts');
     const dbmap = await ctx.client.getDbMap(at(ctx));
     const dbs = [];
     for (const db of dbmap.dbs) {
@@ -250,6 +251,7 @@ const ip: LegacyCommand = {
   async run(ctx, args) {
     if (args.length > 1 || (args.length === 1 && args[0] !== 'all')) throw new UsageError('ip');
     const all = args[0] === 'all';
+    const { formatPublicIps, sortPublicIps } = await import('./format-ips.ts');
     let ips: PublicIp[];
     let perNode: Record<number, unknown> | undefined;
     if (all) ({ ips, perNode } = await allPublicIps(ctx));
@@ -275,6 +277,7 @@ const ifaces: LegacyCommand = {
   name: 'ifaces', description: 'show interfaces', remote: true,
   async run(ctx, args) {
     noArgs('ifaces', args);
+    const { formatIfaces } = await import('./format-ips.ts');
     const list = await ctx.client.getIfaces(at(ctx));
     report(ctx, { ...list }, formatIfaces(list.ifaces, ctx.cmdPnn));
     return 0;
@@ -326,6 +329,7 @@ const getvar: LegacyCommand = {
   name: 'getvar', args: '<name>', description: 'get a tunable variable', remote: true,
   async run(ctx, args) {
     if (args.length !== 1) throw new UsageError('getvar');
+    const { formatGetvar, hasTunable } = await import('./format-tunables.ts');
     const names = await tunableNames(ctx);
     if (!hasTunable(names, args[0])) {
       ctx.out(`No such tunable ${args[0]}\n`);
@@ -341,6 +345,7 @@ const setvar: LegacyCommand = {
   name: 'setvar', args: '<name> <value>', description: 'set a tunable variable', remote: true,
   async run(ctx, args) {
     if (args.length !== 2) throw new UsageError('setvar');
+    const { hasTunable } = await import('./format-tunables.ts');
     const names = await tunableNames(ctx);
     if (!hasTunable(names, args[0])) {
       ctx.out(`No such tunable ${args[0]}\n`);
@@ -360,6 +365,7 @@ const listvars: LegacyCommand = {
   name: 'listvars', description: 'list tunable variables', remote: true,
   async run(ctx, args) {
     noArgs('listvars', args);
+    const { formatListvars } = await import('./format-tunables.ts');
     const names = await ctx.client.listTunables(at(ctx));
     const vars: Array<{ name: string; value: number }> = [];
     for (const name of names) {
@@ -378,6 +384,7 @@ const statistics: LegacyCommand = {
   name: 'statistics', description: 'show ctdb statistics', remote: true,
   async run(ctx, args) {
     noArgs('statistics', args);
+    const { formatStatistics } = await import('./format-statistics.ts');
     const s = await ctx.client.statistics(at(ctx));
     report(ctx, { statistics: s }, formatStatistics(s));
     return 0;

@@ -1,6 +1,6 @@
 import { LegacyClient, resolveSocketPath } from '../../../legacy/client/index.ts';
 import { NodeFlag } from '../../../legacy/protocol/constants.ts';
-import { createLogger, type Logger } from '../../../legacy/common/log.ts';
+import { deferredLogger, type Logger } from '../../../legacy/common/log.ts';
 import { describeFailure, exitCodeFor, UsageError, type LegacyContext, type LegacyContextNoDaemon } from './context.ts';
 import { findLegacyCommand, getUsableNodeMap, legacyCommands } from './commands.ts';
 import { prettyFlags } from './format-nodes.ts';
@@ -66,7 +66,7 @@ export async function runLegacyCommand(o: LegacyRunOptions): Promise<number> {
   }
 
   const socketPath = resolveSocketPath(o.socket, env);
-  const logger = o.logger ?? createLogger({ component: 'ctdb-bridge-legacy' });
+  const logger = o.logger ?? deferredLogger({ component: 'ctdb-bridge-legacy' });
   const client = new LegacyClient({
     socketPath, logger, defaultTimeoutMs: base.timeoutMs, reconnect: false, trackLeader: true,
   });

@@ -8,6 +8,12 @@ import { BUILTIN_SERVICE, TransportClient, type TransportStatus } from '../../..
 import {
   spawnTransportd, stopAllTransportds, transportdSocketPath, type TransportdChild,
 } from './transportd-children.ts';
+import { spawnComponent } from './component-children.ts';
+import { stopBridgeChild, type BridgeChild } from './bridge-children.ts';
+import { createRegistry } from '../../../transport/schemas.ts';
+import { CLUSTERD_SERVICE } from '../../../components/framework/services.ts';
+import { CLUSTERD_MESSAGES } from '../../../components/clusterd/messages.ts';
+import type { ClusterStatus } from '../../../components/clusterd/status.ts';
 
 /**
  * What `ctdb-bridge start` runs: a local cluster (embedded daemons, or real
@@ -36,6 +42,8 @@ export class StartInterruptedError extends Error {
 export class StartSession {
   cluster: LocalCluster | undefined;
   readonly children: TransportdChild[] = [];
+  /** clusterd per node. */
+  readonly components: BridgeChild[] = [];
   private interrupted = false;
   private readonly say: (line: string) => void;
 
@@ -52,15 +60,27 @@ export class StartSession {
     const started = Date.now();
     this.cluster = await this.startCluster();
     this.checkpoint();
-    for (const node of this.cluster.nodes) {
-      this.children.push(await spawnTransportd({
-        pnn: node.pnn, ctdbSocket: node.socketPath, socketPath: transportdSocketPath(this.opts.dir, node.pnn),
-        logFile: join(this.opts.dir, `node.${node.pnn}`, 'transportd.log'),
-      }));
-      this.checkpoint();
-    }
+    // All at once (each is a Node process start); the ones that started are kept for cleanup.
+    const spawned = await Promise.allSettled(this.cluster.nodes.map((node) => spawnTransportd({
+      pnn: node.pnn, ctdbSocket: node.socketPath, socketPath: transportdSocketPath(this.opts.dir, node.pnn),
+      logFile: join(this.opts.dir, `node.${node.pnn}`, 'transportd.log'),
+    })));
+    for (const r of spawned) if (r.status === 'fulfilled') this.children.push(r.value);
+    const failed = spawned.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.checkpoint();
     this.say(`transportd running on every node (pids ${this.children.map((c) => c.pid).join(', ')}); waiting for discovery`);
     await this.waitUntilAllSeeEachOther();
+    const clusterds = await Promise.allSettled(this.cluster.nodes.map((node) => spawnComponent({
+      component: 'clusterd', pnn: node.pnn, base: node.base, ctdbSocket: node.socketPath,
+      transportSocket: transportdSocketPath(this.opts.dir, node.pnn), logFile: join(node.base, 'clusterd.log'), logLevel: 'info',
+    })));
+    for (const r of clusterds) if (r.status === 'fulfilled') this.components.push(r.value);
+    const clusterdFailed = clusterds.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (clusterdFailed) throw clusterdFailed.reason;
+    this.checkpoint();
+    this.say(`clusterd running on every node (pids ${this.components.map((c) => c.pid).join(', ')}); waiting for a leader`);
+    await this.waitForOneLeader();
     this.say(`cluster ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 
@@ -69,8 +89,14 @@ export class StartSession {
     return Promise.all(this.children.map((c) => queryStatus(c.socketPath, timeoutMs)));
   }
 
-  /** Stops every transportd, then the cluster; by PID, also after a partial start. */
+  /** clusterd.status of every node's clusterd, in node order. */
+  async clusterStatuses(timeoutMs = 3000): Promise<ClusterStatus[]> {
+    return Promise.all(this.children.map((c) => queryClusterStatus(c.socketPath, timeoutMs)));
+  }
+
+  /** Stops every component, every transportd, then the cluster; by PID, also after a partial start. */
   async cleanup(): Promise<void> {
+    await Promise.all(this.components.map((c) => stopBridgeChild(c)));
     await stopAllTransportds(this.children);
     if (!this.cluster) return;
     try {
@@ -84,7 +110,7 @@ export class StartSession {
 
   /** Last resort (second Ctrl-C): SIGKILL everything we started, now. */
   async killNow(): Promise<void> {
-    await killAll([...this.children.map((c) => c.pid), ...(this.cluster?.pids() ?? [])], 2000);
+    await killAll([...this.components.map((c) => c.pid), ...this.children.map((c) => c.pid), ...(this.cluster?.pids() ?? [])], 2000);
   }
 
   private async startCluster(): Promise<LocalCluster> {
@@ -121,6 +147,19 @@ export class StartSession {
     }
   }
 
+  /** Every clusterd follows the same leader in the same epoch. */
+  private async waitForOneLeader(): Promise<void> {
+    const deadline = Date.now() + (this.opts.discoveryTimeoutMs ?? 30_000);
+    for (;;) {
+      this.checkpoint();
+      const seen = await this.clusterStatuses().catch(() => []);
+      const terms = new Set(seen.map((s) => `${s.leader}/${s.epoch}`));
+      if (seen.length === this.components.length && terms.size === 1 && seen[0].leader !== null) return;
+      if (Date.now() > deadline) throw new Error(`clusterds did not agree on a leader (${[...terms].join(', ')})`);
+      await sleep(50);
+    }
+  }
+
   private checkpoint(): void {
     if (this.interrupted) throw new StartInterruptedError();
   }
@@ -131,6 +170,18 @@ async function queryStatus(socketPath: string, timeoutMs: number): Promise<Trans
   await client.connect();
   try {
     return await client.request<TransportStatus>({ node: client.node, service: BUILTIN_SERVICE }, 'transport.status', {});
+  } finally {
+    await client.close();
+  }
+}
+
+async function queryClusterStatus(socketPath: string, timeoutMs: number): Promise<ClusterStatus> {
+  const client = new TransportClient({
+    socketPath, name: 'ctdb-bridge-start', defaultTimeoutMs: timeoutMs, registry: createRegistry(CLUSTERD_MESSAGES),
+  });
+  await client.connect();
+  try {
+    return await client.request<ClusterStatus>({ node: client.node, service: CLUSTERD_SERVICE }, 'clusterd.status', {});
   } finally {
     await client.close();
   }

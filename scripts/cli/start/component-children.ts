@@ -1,0 +1,30 @@
+import { spawnBridgeChild, stopBridgeChild, type BridgeChild } from './bridge-children.ts';
+
+/**
+ * A component (`ctdb-bridge clusterd ...`) as a child process next to a
+ * node's transportd, reading the node's test-mode directory (nodes, ctdb.conf,
+ * ctdb-bridge.conf).
+ */
+
+export interface ComponentChildOptions {
+  /** Subcommand: "clusterd". */
+  component: string;
+  pnn: number;
+  /** The node's CTDB_BASE. */
+  base: string;
+  ctdbSocket: string;
+  transportSocket: string;
+  logFile?: string;
+  logLevel?: string;
+  startTimeoutMs?: number;
+}
+
+export function spawnComponent(opts: ComponentChildOptions): Promise<BridgeChild> {
+  return spawnBridgeChild({
+    kind: opts.component, pnn: opts.pnn, logFile: opts.logFile, logLevel: opts.logLevel, startTimeoutMs: opts.startTimeoutMs,
+    ready: new RegExp(`${opts.component} node ${opts.pnn} attached to transportd`),
+    args: ['--base', opts.base, '--ctdb-socket', opts.ctdbSocket, '--socket', opts.transportSocket],
+  });
+}
+
+export const stopComponent = stopBridgeChild;

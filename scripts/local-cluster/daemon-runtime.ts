@@ -1,0 +1,52 @@
+import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
+
+/**
+ * How our long-running daemons (the embedded ctdbd node, transportd, the
+ * components) are started as processes: Node and glibc settings that keep an
+ * idle daemon small and its resident size flat under traffic. The local
+ * cluster and `ctdb-bridge start` spawn every daemon with these; a systemd
+ * unit should do the same, e.g.
+ *
+ *   Environment=MALLOC_ARENA_MAX=2
+ *   ExecStart=/usr/bin/node --max-semi-space-size=1 --single-threaded /usr/lib/node_modules/ctdb-bridge/scripts/bin/ctdb-bridge.mjs node --config /etc/ctdb
+ *
+ * Measured by scripts/bench/node-memory.ts (idle, and after 1M messages).
+ */
+
+/**
+ * V8 flags. --max-semi-space-size=1 (MiB): the young generation is 16 MiB
+ * per semi-space by default and, once traffic has grown it, stays resident;
+ * a daemon's garbage is short-lived packets, scavenged as cheaply from 1 MiB.
+ * --single-threaded: no concurrent GC and compiler threads (their stacks and
+ * buffers cost 1-5 MB; a small heap does not need them; messages/s unchanged).
+ * No --max-old-space-size: it would not lower an idle daemon's size, only
+ * turn a burst into a crash. Not --lite-mode or --no-opt: 3-5x fewer messages/s.
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--single-threaded'];
+
+/**
+ * Environment. MALLOC_ARENA_MAX=2: glibc gives each thread that allocates
+ * its own arena (Node has a handful: V8 platform workers, libuv pool), and
+ * memory freed in an arena is rarely handed back.
+ */
+export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/** How a daemon process is started (injectable: benchmarks compare builds and settings). */
+export interface DaemonRuntime {
+  /** The ctdb-bridge command (scripts/bin/ctdb-bridge.mjs of some build). */
+  entry: string;
+  nodeFlags: readonly string[];
+  env: Readonly<Record<string, string>>;
+}
+
+export const DEFAULT_DAEMON_RUNTIME: DaemonRuntime = { entry: CLI_ENTRY, nodeFlags: DAEMON_NODE_FLAGS, env: DAEMON_ENV };
+
+/** The argument vector for `node`: flags, the ctdb-bridge entry, then the subcommand and its arguments. */
+export function daemonArgv(command: string[], runtime: DaemonRuntime = DEFAULT_DAEMON_RUNTIME): string[] {
+  return [...runtime.nodeFlags, runtime.entry, ...command];
+}
+
+/** `env` with the daemon settings added; a value already set there (by the operator) wins. */
+export function daemonEnv(env: NodeJS.ProcessEnv, runtime: DaemonRuntime = DEFAULT_DAEMON_RUNTIME): NodeJS.ProcessEnv {
+  return { ...runtime.env, ...env };
+}
