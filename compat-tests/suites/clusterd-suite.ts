@@ -158,6 +158,25 @@ export function defineClusterdSuite(name: string, factory: () => Promise<ClientS
       expect(after).toEqual(before);
     }, 120_000);
 
+    test('a follower\'s ctdbd restarts under its clusterd: clusterd says it waits for ctdbd, then sees every node again; no leadership change', async () => {
+      const before = await eventually(() => agreedLeader([0, 1, 2]), 20_000, 'one leader');
+      const follower = [0, 1, 2].find((p) => p !== before.leader)!;
+      await cluster.killNode(follower);
+      await eventually(async () => {
+        const s = await status(follower).catch(() => undefined);
+        return s && !s.legacy.reachable ? true : undefined;
+      }, 15_000, 'clusterd to notice its ctdbd is gone');
+      await cluster.startNode(follower);
+      const after = await eventually(async () => {
+        const s = await status(follower).catch(() => undefined);
+        return s && s.legacy.reachable && s.nodes.every((n) => n.state === 'ok') ? agreedLeader([0, 1, 2]) : undefined;
+      }, 40_000, 'clusterd to see ctdbd and every node again');
+      expect(after).toEqual(before);
+      const log = await readFile(join(cluster.nodes[follower].base, 'clusterd.log'), 'utf8');
+      expect(log).toMatch(/"msg":"waiting for ctdbd"/);
+      expect(log).toMatch(/"msg":"ctdbd answers again"/);
+    }, 120_000);
+
     test('kill -9 of the leader\'s whole node: a new leader with a higher epoch, and subscribers are told', async () => {
       const before = await eventually(() => agreedLeader([0, 1, 2]), 20_000, 'one leader');
       const survivors = [0, 1, 2].filter((p) => p !== before.leader);
@@ -169,7 +188,11 @@ export function defineClusterdSuite(name: string, factory: () => Promise<ClientS
       await Promise.all([cluster.killNode(before.leader), kill9(clusterds[before.leader]), kill9(transportds[before.leader])]);
       clusterds[before.leader] = undefined;
       transportds[before.leader] = undefined;
-      const after = await eventually(() => agreedLeader(survivors), 20_000, 'a new leader on the survivors');
+      // Right after the kill the survivors still follow the dead leader until its lease runs out.
+      const after = await eventually(async () => {
+        const agreed = await agreedLeader(survivors);
+        return agreed && agreed.leader !== before.leader ? agreed : undefined;
+      }, 20_000, 'a new leader on the survivors');
       expect(survivors).toContain(after.leader);
       expect(after.epoch).toBeGreaterThan(before.epoch);
       await eventually(() => events.some((e) => e.kind === 'leader' && e.leader === after.leader && e.epoch === after.epoch) || undefined,
