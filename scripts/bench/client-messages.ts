@@ -54,8 +54,25 @@ export function openBenchClient(cluster: RealLocalCluster, pnn: number): Promise
  * Messages per second from `sender` to `receiver` for `durationMs`, with
  * `window` unacknowledged messages in flight.
  */
-export async function messageThroughput(sender: LegacyClient, receiver: LegacyClient, size: number, window: number,
+export function messageThroughput(sender: LegacyClient, receiver: LegacyClient, size: number, window: number,
   durationMs: number): Promise<number> {
+  return acknowledgedMessages(sender, receiver, size, window, { durationMs });
+}
+
+/** The same for exactly `count` messages (memory benches: a known amount of traffic). */
+export function messageCountThroughput(sender: LegacyClient, receiver: LegacyClient, size: number, window: number,
+  count: number): Promise<number> {
+  return acknowledgedMessages(sender, receiver, size, window, { count });
+}
+
+/**
+ * The shared loop: `window` messages in flight, every ACK_EVERY-th and the
+ * last one asking for a cumulative acknowledgement; stops after a duration or
+ * a count. A lost message would stall the window: it fails after 10 s
+ * without progress instead of hanging.
+ */
+async function acknowledgedMessages(sender: LegacyClient, receiver: LegacyClient, size: number, window: number,
+  stop: { durationMs: number } | { count: number }): Promise<number> {
   const data = nextSrvid();
   const ack = nextSrvid();
   let received = 0;
@@ -77,20 +94,38 @@ export async function messageThroughput(sender: LegacyClient, receiver: LegacyCl
   plain[0] = 0;
   const flagged = Buffer.from(plain);
   flagged[0] = FLAG_ACK_NOW;
+  const deadline = 'durationMs' in stop ? Date.now() + stop.durationMs : Infinity;
+  const limit = 'count' in stop ? stop.count : Infinity;
   let sent = 0;
-  const started = process.hrtime.bigint();
-  const deadline = Date.now() + durationMs;
-  while (Date.now() < deadline) {
-    while (sent - acked < window) {
-      sent++;
-      sender.sendMessage(receiver.pnn, data, sent % ACK_EVERY === 0 ? flagged : plain);
-    }
+  let lastAcked = -1;
+  let stalled = false;
+  const watchdog = setInterval(() => {
+    stalled = acked === lastAcked;
+    lastAcked = acked;
+    if (stalled) wake?.();
+  }, 10_000);
+  const waitForAck = async () => {
     await new Promise<void>((r) => { wake = r; });
+    if (stalled) throw new Error(`no progress for 10 s: ${acked} of ${sent} messages acknowledged (${received} received)`);
+  };
+  const started = process.hrtime.bigint();
+  try {
+    while (Date.now() < deadline && sent < limit) {
+      while (sent < limit && sent - acked < window) {
+        sent++;
+        sender.sendMessage(receiver.pnn, data, sent % ACK_EVERY === 0 || sent === limit ? flagged : plain);
+      }
+      await waitForAck();
+    }
+    if (sent < limit) {
+      // Timed run: make the last message ask for an ack.
+      sent++;
+      sender.sendMessage(receiver.pnn, data, flagged);
+    }
+    while (acked < sent) await waitForAck();
+  } finally {
+    clearInterval(watchdog);
   }
-  // Drain: make the last message ask for an ack and wait for everything.
-  sent++;
-  sender.sendMessage(receiver.pnn, data, flagged);
-  while (acked < sent) await new Promise<void>((r) => { wake = r; });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await rx.close();
   await tx.close();

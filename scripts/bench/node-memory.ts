@@ -32,7 +32,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LegacyClient, type LegacyMessage } from '../../legacy/client/index.ts';
+import { LegacyClient } from '../../legacy/client/index.ts';
 import { silentLogger } from '../../legacy/common/log.ts';
 import {
   DEFAULT_CTDBD_PATH, DEFAULT_DAEMON_RUNTIME, EmbeddedLocalCluster, RealLocalCluster, daemonArgv, daemonEnv,
@@ -40,7 +40,7 @@ import {
 } from '../local-cluster/index.ts';
 import { descendants, isAlive, killAll, signal, waitForExit } from '../local-cluster/processes.ts';
 import { killOnExit } from './real-cluster-bench.ts';
-import { messageWindow } from './client-messages.ts';
+import { messageCountThroughput, messageWindow } from './client-messages.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,8 +60,6 @@ const { values: args } = parseArgs({
 const TARGET_NODE_MB = 64;
 const TARGET_TRANSPORTD_MB = 50;
 const FLAT_PCT = 10;
-const ACK_EVERY = 16;
-const FLAG_ACK_NOW = 1;
 
 // ------------------------------------------------------------------ memory
 
@@ -185,60 +183,6 @@ async function stopProcess(pid: number): Promise<void> {
 
 // ----------------------------------------------------------------- traffic
 
-let srvidSeq = 0n;
-const nextSrvid = () => 0xae10000000000000n | (BigInt(process.pid & 0xffff) << 32n) | ++srvidSeq;
-
-/** `count` messages of `size` bytes from `sender` to `receiver`, `window` unacknowledged in flight; messages/s. */
-async function sendMessages(sender: LegacyClient, receiver: LegacyClient, count: number, size: number, window: number): Promise<number> {
-  const data = nextSrvid();
-  const ack = nextSrvid();
-  let received = 0;
-  let acked = 0;
-  let wake: (() => void) | undefined;
-  const ackBuf = Buffer.alloc(4);
-  const rx = await receiver.registerSrvid(data, (m: LegacyMessage) => {
-    received++;
-    if (m.data[0] === FLAG_ACK_NOW) {
-      ackBuf.writeUInt32LE(received);
-      receiver.sendMessage(sender.pnn, ack, ackBuf);
-    }
-  });
-  const tx = await sender.registerSrvid(ack, (m: LegacyMessage) => {
-    acked = m.data.readUInt32LE(0);
-    wake?.();
-  });
-  const plain = Buffer.alloc(size, 0x5a);
-  plain[0] = 0;
-  const flagged = Buffer.from(plain);
-  flagged[0] = FLAG_ACK_NOW;
-  let sent = 0;
-  const started = process.hrtime.bigint();
-  // A lost message would stall the window: give up after 10 s without an acknowledgement.
-  let lastAcked = -1;
-  let stalled = false;
-  const watchdog = setInterval(() => {
-    stalled = acked === lastAcked;
-    lastAcked = acked;
-    if (stalled) wake?.();
-  }, 10_000);
-  try {
-    while (acked < count) {
-      while (sent < count && sent - acked < window) {
-        sent++;
-        sender.sendMessage(receiver.pnn, data, sent % ACK_EVERY === 0 || sent === count ? flagged : plain);
-      }
-      await new Promise<void>((r) => { wake = r; });
-      if (stalled) throw new Error(`no progress for 10 s: ${acked} of ${count} messages acknowledged (${received} received)`);
-    }
-  } finally {
-    clearInterval(watchdog);
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await rx.close();
-  await tx.close();
-  return count / seconds;
-}
-
 function openClient(cluster: LocalCluster, pnn: number): Promise<LegacyClient> {
   return LegacyClient.connect({ socketPath: cluster.nodes[pnn].socketPath, logger: silentLogger(), reconnect: false, trackLeader: false });
 }
@@ -293,7 +237,7 @@ async function main(): Promise<void> {
       const receiver = await openClient(l.cluster, receiverNode);
       const t = Date.now();
       try {
-        results[i].messagesPerSecond = await sendMessages(sender, receiver, count, size, window);
+        results[i].messagesPerSecond = await messageCountThroughput(sender, receiver, size, window, count);
       } finally {
         await sender.close();
         await receiver.close();
