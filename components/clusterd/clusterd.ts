@@ -20,7 +20,8 @@ import { EpochStore } from './epoch-store.ts';
 import { NotFromClusterdError, RefusedInputError, UnknownNodeError } from './errors.ts';
 import { LegacyView, type LegacySnapshot } from './legacy-view.ts';
 import { CLUSTERD_MESSAGES } from './messages.ts';
-import { DifferenceCounter, differences } from './shadow.ts';
+import { DifferenceCounter } from '../framework/differences.ts';
+import { differences } from './shadow.ts';
 import { Subscribers } from './subscribers.ts';
 import type { ClusterEvent, ClusterStatus, NodeStatus } from './status.ts';
 

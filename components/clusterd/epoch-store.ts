@@ -1,9 +1,8 @@
 // The highest epoch this node promised, kept across restarts: a restarted
-// clusterd must never grant an epoch it already gave away. Written to a
-// temporary file, synced and renamed, so a crash leaves the old or the new.
+// clusterd must never grant an epoch it already gave away.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { readStateFile, writeStateFile } from '../framework/state-file.ts';
 
 export class EpochStore {
   readonly path: string;
@@ -14,13 +13,8 @@ export class EpochStore {
 
   /** 0 when nothing was stored; a damaged file is an error (never guess an epoch). */
   read(): number {
-    let text: string;
-    try {
-      text = readFileSync(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw err;
-    }
+    const text = readStateFile(this.path);
+    if (text === undefined) return 0;
     const epoch = Number(text.trim());
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new Error(`${this.path}: "${text.trim()}" is not an epoch`);
     return epoch;
@@ -28,15 +22,6 @@ export class EpochStore {
 
   /** Synchronous on purpose: the vote that depends on it is sent right after. */
   write(epoch: number): void {
-    mkdirSync(join(this.path, '..'), { recursive: true, mode: 0o700 });
-    const tmp = `${this.path}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, `${epoch}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.path);
+    writeStateFile(this.path, `${epoch}\n`);
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { NodeFlag } from '../../legacy/protocol/constants.ts';
-import { DifferenceCounter, differences } from './shadow.ts';
+import { DifferenceCounter } from '../framework/differences.ts';
+import { differences } from './shadow.ts';
 import { Subscribers } from './subscribers.ts';
 
 const nodes = (states: string[]) => states.map((state, pnn) => ({ pnn, state, clusterd: true }));

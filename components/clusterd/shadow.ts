@@ -1,17 +1,9 @@
 // Where clusterd's view differs from ctdbd's: per node, whether it is up
 // (clusterd by its heartbeats, ctdbd by its node links), and who leads.
-// Pure: the caller passes both views; `total` counts each difference once
-// from the moment it appears (a difference that goes and comes back counts
-// again).
+// Pure: the caller passes both views; framework/differences.ts counts them.
 
 import { NodeFlag } from '../../legacy/protocol/constants.ts';
-
-export interface Difference {
-  /** "node 2" or "leader". */
-  subject: string;
-  ours: string;
-  legacy: string;
-}
+import type { Difference } from '../framework/differences.ts';
 
 export interface ShadowInput {
   nodes: Array<{ pnn: number; state: string; clusterd: boolean }>;
@@ -39,26 +31,4 @@ export function differences(input: ShadowInput): Difference[] {
     out.push({ subject: 'leader', ours: String(input.leader), legacy: String(legacy.leader) });
   }
   return out;
-}
-
-/** Counts differences as they appear. */
-export class DifferenceCounter {
-  private open = new Set<string>();
-  total = 0;
-  current: Difference[] = [];
-
-  /** Returns the differences that are new since the last update. */
-  update(diffs: Difference[]): Difference[] {
-    const next = new Set<string>();
-    const fresh: Difference[] = [];
-    for (const d of diffs) {
-      const key = `${d.subject}|${d.ours}|${d.legacy}`;
-      next.add(key);
-      if (!this.open.has(key)) fresh.push(d);
-    }
-    this.total += fresh.length;
-    this.open = next;
-    this.current = diffs;
-    return fresh;
-  }
 }

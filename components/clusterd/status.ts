@@ -2,7 +2,7 @@
 // clusterd.event carries (schemas in messages.ts).
 
 import type { ClusterdMode } from '../framework/bridge-conf.ts';
-import type { Difference } from './shadow.ts';
+import type { Difference } from '../framework/differences.ts';
 import type { NodeState } from './core/types.ts';
 
 export interface NodeStatus {

@@ -21,6 +21,10 @@ const ms = (min: number, max: number): ValueKind => ({ kind: 'ms', min, max });
 export const CLUSTERD_MODES = ['shadow', 'active'] as const;
 export type ClusterdMode = (typeof CLUSTERD_MODES)[number];
 
+/** shadow: observe ctdbd's failover (stage 2); active: perform ctdbd's takeover runs (stage 3). */
+export const FAILOVERD_MODES = ['shadow', 'active'] as const;
+export type FailoverdMode = (typeof FAILOVERD_MODES)[number];
+
 /** Every key, its kind and its default; `undefined` default = not set. */
 const KEYS = {
   'components/state directory': { type: { kind: 'path' }, default: '/var/lib/ctdb-bridge' },
@@ -30,6 +34,10 @@ const KEYS = {
   'clusterd/lease': { type: ms(50, 600_000), default: 800 },
   'clusterd/legacy poll interval': { type: ms(10, 60_000), default: 250 },
   'clusterd/cluster lock': { type: { kind: 'text' }, default: undefined },
+  'failoverd/mode': { type: { kind: 'enum', values: FAILOVERD_MODES }, default: 'shadow' },
+  'failoverd/check interval': { type: ms(50, 600_000), default: 1000 },
+  'failoverd/takeover lease': { type: ms(3000, 3_600_000), default: 15_000 },
+  'failoverd/settle time': { type: ms(0, 600_000), default: 3000 },
 } as const satisfies Record<string, { type: ValueKind; default: string | number | undefined }>;
 
 export type BridgeConfKey = keyof typeof KEYS;
@@ -42,6 +50,10 @@ export interface BridgeConfValues {
   'clusterd/lease': number;
   'clusterd/legacy poll interval': number;
   'clusterd/cluster lock': string | undefined;
+  'failoverd/mode': FailoverdMode;
+  'failoverd/check interval': number;
+  'failoverd/takeover lease': number;
+  'failoverd/settle time': number;
 }
 
 export interface BridgeConf {

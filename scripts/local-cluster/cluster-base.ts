@@ -52,6 +52,19 @@ export abstract class LocalClusterBase implements LocalCluster {
   /** Checks made before anything is written or started. */
   protected async preflight(): Promise<void> {}
 
+  /** Writes DIR/node.N for the chosen node addresses. */
+  protected writeLayout(addresses: string[]): Promise<NodePaths[]> {
+    return writeClusterLayout(this.dir, addresses, this.opts.logLevel);
+  }
+
+  /** Runs after cluster.json is first written, before any node starts (a failure stops the cluster with down()). */
+  protected async beforeStart(): Promise<void> {}
+
+  /** Kind-specific fields added to cluster.json. */
+  protected fileExtras(): Partial<ClusterFile> {
+    return {};
+  }
+
   /** Takes over the nodes and PIDs of DIR/cluster.json (for the kinds' open()). */
   protected attach(file: ClusterFile): this {
     this.paths = file.nodes.map((n) => nodePaths(this.dir, n.pnn, n.address));
@@ -90,12 +103,13 @@ export abstract class LocalClusterBase implements LocalCluster {
   }
 
   private async startAll(addresses: string[]): Promise<void> {
-    this.paths = await writeClusterLayout(this.dir, addresses, this.opts.logLevel);
+    this.paths = await this.writeLayout(addresses);
     this.pidByPnn = this.paths.map(() => null);
     this.createdAt = new Date().toISOString();
     await this.saveFile();
     const started = Date.now();
     try {
+      await this.beforeStart();
       if (this.parallelStart) await this.startEveryNodeAtOnce();
       else for (const p of this.paths) await this.setPid(p.pnn, await this.startProcess(p.pnn));
       await this.waitUntilOk(this.opts.timeouts.upMs);
@@ -117,7 +131,7 @@ export abstract class LocalClusterBase implements LocalCluster {
   async down(): Promise<void> {
     await Promise.all(this.paths.map((p) => this.stopNode(p.pnn)));
     // Last-resort sweep by CTDB_BASE: lingering helpers, stray CLIs.
-    const leftovers = this.pids();
+    const leftovers = this.nodeBasePids();
     if (leftovers.length > 0) {
       this.opts.logger.warn({ pids: leftovers }, 'processes left after stop: SIGKILL');
       if (!(await killAll(leftovers))) {
@@ -169,8 +183,13 @@ export abstract class LocalClusterBase implements LocalCluster {
     return { kind: this.kind, dir: this.dir, nodes, allOk: nodes.length > 0 && nodes.every((n) => n.ok) };
   }
 
-  /** Every live process that carries one of our node bases (daemons, helpers, CLIs). */
+  /** Every live process that belongs to the cluster (kinds may add their own, e.g. netns helpers). */
   pids(): number[] {
+    return this.nodeBasePids();
+  }
+
+  /** Every live process that carries one of our node bases (daemons, their helpers, CLIs). */
+  protected nodeBasePids(): number[] {
     return this.paths.flatMap((p) => processesWithBase(p.base));
   }
 
@@ -207,7 +226,7 @@ export abstract class LocalClusterBase implements LocalCluster {
     if (live.length > 0) throw new ClusterAlreadyRunningError(this.dir, live);
   }
 
-  private async chooseAddresses(): Promise<AddressReservation> {
+  protected async chooseAddresses(): Promise<AddressReservation> {
     const { nodeCount, port } = this.opts;
     if (this.opts.baseAddress) {
       const addresses = addressesFrom(this.opts.baseAddress, nodeCount);
@@ -217,8 +236,9 @@ export abstract class LocalClusterBase implements LocalCluster {
     return reserveFreeAddresses({ count: nodeCount, port, range: this.opts.subnetRange });
   }
 
-  private saveFile(): Promise<void> {
+  protected saveFile(): Promise<void> {
     const file: ClusterFile = {
+      ...this.fileExtras(),
       version: 1, kind: this.kind, dir: this.dir, clusterLock: clusterLockPath(this.dir),
       ctdbdPath: this.daemonPath(), ctdbPath: this.opts.ctdbPath, ownerPid: this.opts.ownerPid,
       createdAt: this.createdAt, updatedAt: '',

@@ -1,6 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LocalClusterKind } from './types.ts';
+import type { NetnsRecord } from './netns/record.ts';
 import { ClusterNotFoundError, LocalClusterError } from './errors.ts';
 
 /** DIR/cluster.json: what is running where, so another process can stop it. */
@@ -27,6 +28,8 @@ export interface ClusterFile {
   createdAt: string;
   updatedAt: string;
   nodes: ClusterFileNode[];
+  /** Present for a cluster with one network namespace per node (`up --netns`). */
+  netns?: NetnsRecord;
 }
 
 export function clusterFilePath(dir: string): string {

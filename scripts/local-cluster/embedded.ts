@@ -11,7 +11,7 @@ import type { RealClusterOptions } from './options.ts';
 import { readClusterFile } from './cluster-file.ts';
 import { AddressInUseError, ClusterTimeoutError, NodeStartError } from './errors.ts';
 import { belongsToBase, isAlive, killAll, readPidFile, signal, waitForExit } from './processes.ts';
-import { logTail } from './real-node.ts';
+import { logTail, type NodeLaunch } from './real-node.ts';
 import { LocalClusterBase } from './cluster-base.ts';
 
 /**
@@ -103,8 +103,12 @@ export class EmbeddedLocalCluster extends LocalClusterBase {
     const errFile = join(p.base, 'daemon.stderr');
     const fd = openSync(errFile, 'a');
     const args = ['node', '--config', p.base, '--port', String(this.opts.port), ...(this.quickStart ? ['--quick-start'] : [])];
-    const child = spawn(process.execPath, daemonArgv(args, this.runtime), {
+    const launch = this.nodeLaunch(pnn, {
+      file: process.execPath, args: daemonArgv(args, this.runtime),
       env: daemonEnv({ ...process.env, CTDB_BASE: p.base, CTDB_TEST_MODE: 'yes' }, this.runtime),
+    });
+    const child = spawn(launch.file, launch.args, {
+      env: launch.env,
       stdio: ['ignore', fd, fd],
       detached: true, // nodes outlive a CLI "up" and ignore its Ctrl-C
     });
@@ -126,6 +130,11 @@ export class EmbeddedLocalCluster extends LocalClusterBase {
     }
     signal(pid, 'SIGKILL');
     throw new NodeStartError(pnn, `no pid file and socket after ${this.opts.timeouts.nodeSpawnMs} ms`, await logTail(p.logFile));
+  }
+
+  /** How node `pnn`'s daemon is run; the result must exec into it (same PID). netns/ wraps it in the node's namespace. */
+  protected nodeLaunch(_pnn: number, launch: NodeLaunch): NodeLaunch {
+    return launch;
   }
 
   /** Orderly stop: SIGTERM, then SIGKILL after the stop timeout. */

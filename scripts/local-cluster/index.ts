@@ -3,6 +3,7 @@ import type { RealClusterOptions } from './options.ts';
 import { RealLocalCluster } from './real-cluster.ts';
 import { createEmbeddedLocalCluster, EmbeddedLocalCluster } from './embedded.ts';
 import { readClusterFile } from './cluster-file.ts';
+import { openNetnsLocalCluster } from './netns/index.ts';
 
 export type { LocalCluster, LocalClusterKind, LocalClusterNode, LocalClusterNodeStatus, LocalClusterStatus } from './types.ts';
 export type { RealClusterOptions, ClusterTimeouts } from './options.ts';
@@ -29,6 +30,7 @@ export function createLocalCluster(opts: CreateLocalClusterOptions): LocalCluste
 /** Re-attaches to the cluster described by DIR/cluster.json (for down/status from another process). */
 export async function openLocalCluster(dir: string, opts: Omit<RealClusterOptions, 'dir'> = {}): Promise<LocalCluster> {
   const file = await readClusterFile(dir);
+  if (file.netns) return openNetnsLocalCluster(dir, opts);
   if (file.kind === 'embedded') return EmbeddedLocalCluster.open(dir, opts);
   return RealLocalCluster.open(dir, opts);
 }

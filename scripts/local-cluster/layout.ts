@@ -36,8 +36,20 @@ export function nodePaths(dir: string, pnn: number, address: string): NodePaths 
   };
 }
 
-/** ctdb.conf for one node. Failover is disabled: public IPs cannot move in test mode. */
-export function renderCtdbConf(node: NodePaths, clusterLock: string, logLevel: string): string {
+export interface CtdbConfOptions {
+  /**
+   * Public IP failover (default false: addresses cannot move in test mode).
+   * Only outside test mode, one network namespace per node (netns/).
+   */
+  failover?: boolean;
+}
+
+/** ctdb.conf for one node. */
+export function renderCtdbConf(node: NodePaths, clusterLock: string, logLevel: string, opts: CtdbConfOptions = {}): string {
+  const failover = opts.failover
+    // Outside test mode ctdbd would switch to SCHED_FIFO: not on a shared test machine.
+    ? ['[legacy]', '\trealtime scheduling = false', '']
+    : ['[failover]', '\tdisabled = true', ''];
   return [
     '[logging]',
     `\tlocation = file:${node.logFile}`,
@@ -52,9 +64,7 @@ export function renderCtdbConf(node: NodePaths, clusterLock: string, logLevel: s
     `\tpersistent database directory = ${join(node.base, 'db', 'persistent')}`,
     `\tstate database directory = ${join(node.base, 'db', 'state')}`,
     '',
-    '[failover]',
-    '\tdisabled = true',
-    '',
+    ...failover,
   ].join('\n');
 }
 

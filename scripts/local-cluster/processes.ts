@@ -60,10 +60,14 @@ export function descendants(pid: number): number[] {
  * recycled PID from a stale pid file is never mistaken for our daemon.
  */
 export function belongsToBase(pid: number, base: string): boolean {
+  return hasEnvEntry(pid, `CTDB_BASE=${base}`);
+}
+
+/** True when the live process has `entry` (NAME=value) in its environment. */
+export function hasEnvEntry(pid: number, entry: string): boolean {
   if (!isAlive(pid)) return false;
   try {
-    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    return environ.includes(`CTDB_BASE=${base}`);
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry);
   } catch {
     return false;
   }
@@ -110,14 +114,19 @@ export async function killAll(pids: number[], timeoutMs = 5_000): Promise<boolea
  * ctdb CLI still talking to the node. The last-resort sweep for cleanup.
  */
 export function processesWithBase(base: string): number[] {
-  const needle = `CTDB_BASE=${base}\0`;
+  return processesWithEnv(`CTDB_BASE=${base}`);
+}
+
+/** Every live process (other than ours) whose environment holds `entry` (NAME=value). */
+export function processesWithEnv(entry: string): number[] {
+  const needle = `${entry}\0`;
   const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8') + '\0';
+      const environ = readFileSync(`/proc/${name}/environ`, 'utf8') + '\0';
       if (environ.includes(`\0${needle}`) || environ.startsWith(needle)) {
-        if (isAlive(Number(entry))) out.push(Number(entry));
+        if (isAlive(Number(name))) out.push(Number(name));
       }
     } catch {
       // gone meanwhile, or not ours to read

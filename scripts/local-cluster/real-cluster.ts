@@ -105,7 +105,7 @@ export class RealLocalCluster extends LocalClusterBase {
     });
   }
 
-  private nodeContext(pnn: number): NodeContext {
+  protected nodeContext(pnn: number): NodeContext {
     const { ctdbdPath, ctdbPath, timeouts, startRetries, logger } = this.opts;
     return { paths: this.nodePaths(pnn), ctdbdPath, ctdbPath, timeouts, startRetries, logger };
   }

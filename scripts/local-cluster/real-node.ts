@@ -18,6 +18,15 @@ export interface NodeContext {
   timeouts: ClusterTimeouts;
   startRetries: number;
   logger: Logger;
+  /** How ctdbd is started; default: `ctdbdPath` in test mode with CTDB_BASE (netns/ runs it inside a namespace). */
+  launch?: NodeLaunch;
+}
+
+/** A program, its arguments and environment: the process that daemonises into ctdbd. */
+export interface NodeLaunch {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
 }
 
 export async function assertExecutable(program: string, path: string): Promise<void> {
@@ -74,8 +83,9 @@ async function reapLingeringEventd(ctx: NodeContext): Promise<void> {
 
 function runDaemoniser(ctx: NodeContext): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(ctx.ctdbdPath, [], {
-      env: ctdbEnv(ctx.paths.base), // ctdbd also honours CTDB_SOCKET: ctdbEnv drops it
+    const launch = ctx.launch ?? { file: ctx.ctdbdPath, args: [], env: ctdbEnv(ctx.paths.base) }; // ctdbd also honours CTDB_SOCKET: ctdbEnv drops it
+    const child = spawn(launch.file, launch.args, {
+      env: launch.env,
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true, // the daemons must outlive a CLI "up" and ignore its Ctrl-C
     });

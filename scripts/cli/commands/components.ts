@@ -5,6 +5,9 @@ import { configPaths } from '../../../components/framework/config-files.ts';
 import { DEFAULT_TRANSPORT_SOCKET } from '../../../components/framework/services.ts';
 import type { ComponentDefinition } from '../../../components/framework/component.ts';
 import { clusterdComponent } from '../../../components/clusterd/clusterd.ts';
+import { failoverdComponent } from '../../../components/failoverd/failoverd.ts';
+import { CtdbdDriver } from '../../../components/failoverd/ctdbd-driver.ts';
+import { resolveSocketPath } from '../../../legacy/client/socket-path.ts';
 
 /**
  * `ctdb-bridge clusterd` (one component, its own daemon) and `ctdb-bridge
@@ -21,6 +24,9 @@ interface ComponentCommandOptions {
 
 const COMPONENTS: Record<string, (opts: ComponentCommandOptions) => ComponentDefinition<any>> = {
   clusterd: (o) => clusterdComponent({ ctdbSocket: o.ctdbSocket }),
+  failoverd: (o) => failoverdComponent({
+    createDriver: (logger) => new CtdbdDriver({ socketPath: resolveSocketPath(o.ctdbSocket), logger }),
+  }),
 };
 
 function options(cmd: Command): Command {
@@ -66,6 +72,8 @@ async function runComponents(names: string[], opts: ComponentCommandOptions): Pr
 export function registerComponents(program: Command): void {
   options(program.command('clusterd').description('run clusterd (membership, health, leadership) until SIGINT/SIGTERM; SIGHUP reloads'))
     .action((opts: ComponentCommandOptions) => runComponents(['clusterd'], opts));
+  options(program.command('failoverd').description('run failoverd (public IP failover: shadow or active) until SIGINT/SIGTERM; SIGHUP reloads'))
+    .action((opts: ComponentCommandOptions) => runComponents(['failoverd'], opts));
   options(program.command('components').description('run several components in one process until SIGINT/SIGTERM; SIGHUP reloads'))
     .option('--only <list>', 'comma-separated components', 'clusterd')
     .action((opts: ComponentCommandOptions & { only: string }) => runComponents(opts.only.split(',').map((s) => s.trim()).filter(Boolean), opts));

@@ -17,7 +17,17 @@ const registrations: Array<{ names: string[]; load: () => Promise<Register> }> =
   { names: ['legacy'], load: async () => (await import('./legacy.ts')).registerLegacy },
   { names: ['start'], load: async () => (await import('./start.ts')).registerStart },
   { names: ['cluster'], load: async () => (await import('./cluster.ts')).registerCluster },
-  { names: ['clusterd', 'components'], load: async () => (await import('./components.ts')).registerComponents },
+  { names: ['service'], load: async () => (await import('./service.ts')).registerService },
+  { names: ['clusterd', 'failoverd', 'components'], load: async () => (await import('./components.ts')).registerComponents },
+  { names: ['failover'], load: async () => {
+    const [{ registerFailover }, { registerFailoverTakeoverHelper }, { registerFailoverAllocate }] = await Promise.all([
+      import('./failover.ts'), import('./failover-takeover-helper.ts'), import('./failover-allocate.ts')]);
+    return (program) => {
+      registerFailover(program); // creates `failover`; the others add subcommands to it
+      registerFailoverTakeoverHelper(program);
+      registerFailoverAllocate(program);
+    };
+  } },
 ];
 
 /** `args`: the command line after the program name; without a known subcommand first (help, typos) every command is registered. */

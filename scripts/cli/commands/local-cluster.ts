@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import {
   createLocalCluster, openLocalCluster, type LocalClusterKind, type LocalClusterStatus,
 } from '../../local-cluster/index.ts';
+import { createNetnsLocalCluster, sweepStaleNetns } from '../../local-cluster/netns/index.ts';
 
 /** `ctdb-bridge local-cluster up|down|status|...`: N local ctdbd nodes on 127.0.S.x. */
 
@@ -49,7 +50,7 @@ export function formatStatusTable(status: LocalClusterStatus): string {
 export function registerLocalCluster(program: Command): void {
   const group = program
     .command('local-cluster')
-    .description('start, stop and inspect a local test cluster (real Samba ctdbd in test mode on 127.0.S.x)');
+    .description('start, stop and inspect a local test cluster (real Samba ctdbd in test mode on 127.0.S.x, or with --netns one network namespace per node)');
 
   group
     .command('up')
@@ -63,21 +64,45 @@ export function registerLocalCluster(program: Command): void {
     .option('--ctdbd <path>', 'ctdbd binary', '/usr/sbin/ctdbd')
     .option('--ctdb <path>', 'ctdb CLI binary', '/usr/bin/ctdb')
     .option('--json', 'print the resulting status as JSON')
+    .addOption(new Option('--netns', 'one network namespace per node on a bridge (root); real ctdbd runs outside test mode '
+      + 'with public IP failover (10.interface)').conflicts('baseAddress'))
+    .option('--public-addresses <n>', 'with --netns: public addresses on 10.x.1.0/24 (default 2 per node)', positiveInt)
     .action(async (opts: {
       nodes: number; dir: string; embedded?: boolean; real?: boolean; baseAddress?: string; timeout: number;
-      ctdbd: string; ctdb: string; json?: boolean;
+      ctdbd: string; ctdb: string; json?: boolean; netns?: boolean; publicAddresses?: number;
     }) => {
       const kind: LocalClusterKind = opts.embedded ? 'embedded'
         : opts.real || isExecutable(opts.ctdbd) ? 'real' : 'embedded';
-      const cluster = createLocalCluster({
-        kind, dir: resolve(opts.dir), nodes: opts.nodes, baseAddress: opts.baseAddress,
-        ctdbdPath: opts.ctdbd, ctdbPath: opts.ctdb, timeouts: { upMs: opts.timeout },
-      });
+      const common = {
+        kind, dir: resolve(opts.dir), nodes: opts.nodes, ctdbdPath: opts.ctdbd, ctdbPath: opts.ctdb, timeouts: { upMs: opts.timeout },
+      };
+      const netns = opts.netns ? createNetnsLocalCluster({ ...common, netns: { publicAddresses: opts.publicAddresses } }) : null;
+      const cluster = netns ?? createLocalCluster({ ...common, baseAddress: opts.baseAddress });
       const started = Date.now();
       await cluster.up();
       const status = await cluster.status();
-      if (opts.json) process.stdout.write(JSON.stringify({ ...status, upMs: Date.now() - started }, null, 2) + '\n');
-      else process.stdout.write(`${formatStatusTable(status)}\nall nodes OK after ${Date.now() - started} ms\n`);
+      const topology = netns?.netns.topology;
+      if (opts.json) process.stdout.write(JSON.stringify({ ...status, upMs: Date.now() - started, netns: topology }, null, 2) + '\n');
+      else {
+        const extra = topology
+          ? `namespaces: ${[topology.clientNamespace, ...topology.nodeNamespaces].join(' ')}\n`
+            + `public addresses: ${topology.publicAddresses.join(' ')} (responder port ${topology.responderPort})\n`
+          : '';
+        process.stdout.write(`${formatStatusTable(status)}\n${extra}all nodes OK after ${Date.now() - started} ms\n`);
+      }
+    });
+
+  group
+    .command('cleanup')
+    .description('remove the network namespaces (and their processes) of --netns clusters whose owner process is gone')
+    .option('--all', 'also remove clusters started without an owner (CLI "up --netns"); running ones are killed')
+    .action(async (opts: { all?: boolean }) => {
+      const result = await sweepStaleNetns({ includeOwnerless: opts.all });
+      process.stdout.write(`removed ${result.removed.length} netns cluster(s)${result.removed.length ? `: ${result.removed.join(', ')}` : ''}\n`);
+      if (result.failed.length > 0) {
+        process.stderr.write(`could not delete namespaces ${result.failed.join(', ')}\n`);
+        process.exitCode = 1;
+      }
     });
 
   group

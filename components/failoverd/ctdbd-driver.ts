@@ -1,0 +1,87 @@
+// failoverd's hold on the real (or embedded) ctdbd: one legacy client,
+// reconnected when needed, for gathering, takeover runs and the lease on
+// ctdbd's own takeover runs.
+
+import type { Logger } from 'pino';
+import { LegacyClient } from '../../legacy/client/client.ts';
+import { realComponentTimers, type ComponentTimers } from '../framework/component.ts';
+import type { AllocationInput, Placement } from './allocation/types.ts';
+import type { RunOutcome, TakeoverDriver } from './failoverd.ts';
+import { TakeoverRunsLease, type LeaseLink } from './takeover-lease.ts';
+import { gather, takeoverRun } from './takeover-run/index.ts';
+import { NodeFlag } from '../../legacy/protocol/constants.ts';
+
+const RECMODE_ACTIVE = 1;
+
+function activePnns(input: AllocationInput): number[] {
+  return input.nodes.filter((n) => (n.flags & NodeFlag.INACTIVE) === 0).map((n) => n.pnn);
+}
+
+/** Nodes whose recovery mode is ACTIVE (or that cannot say: a run there would fail the same way). */
+async function nodesInRecovery(client: LegacyClient, pnns: number[]): Promise<number[]> {
+  const modes = await Promise.all(pnns.map((pnn) => client.getRecmode({ destnode: pnn, timeoutMs: 2000 }).catch(() => RECMODE_ACTIVE)));
+  return pnns.filter((_, i) => modes[i] === RECMODE_ACTIVE);
+}
+
+export interface CtdbdDriverOptions {
+  socketPath: string;
+  logger: Logger;
+  timers?: ComponentTimers;
+}
+
+export class CtdbdDriver implements TakeoverDriver {
+  readonly lease: TakeoverRunsLease;
+  private client: LegacyClient | undefined;
+  private connecting: Promise<LegacyClient> | undefined;
+
+  constructor(private readonly opts: CtdbdDriverOptions) {
+    const driver = this;
+    const link: LeaseLink = {
+      get pnn() { return driver.client?.pnn ?? 0; },
+      registerSrvid: async (srvid, handler) => (await driver.connected()).registerSrvid(srvid, handler),
+      sendMessage: (destnode, srvid, data) => driver.client!.sendMessage(destnode, srvid, data),
+    };
+    this.lease = new TakeoverRunsLease(link, opts.timers ?? realComponentTimers);
+  }
+
+  async gather(): Promise<AllocationInput> {
+    return (await gather(await this.connected(), { log: this.opts.logger })).input;
+  }
+
+  async run(allocate: (input: AllocationInput) => Placement[]): Promise<RunOutcome> {
+    const client = await this.connected();
+    // ctdbd runs its takeover runs only after a recovery; during one it refuses takeip events, and a run
+    // failing there would earn a healthy node banning credits.
+    const recovering = await nodesInRecovery(client, activePnns(await this.gather()));
+    if (recovering.length > 0) return { moved: 0, deferred: `database recovery in progress on node(s) ${recovering.join(', ')}` };
+    const result = await takeoverRun({ client, log: this.opts.logger, allocate });
+    return { moved: result.moved.length, ...(result.status !== 0 ? { error: `${result.stage ?? 'run'}: ${result.error ?? `status ${result.status}`}` } : {}) };
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+  }
+
+  /**
+   * One client for the driver's life: it reconnects by itself and registers
+   * the lease's reply port again, so a ctdbd restart costs nothing but time.
+   */
+  private async connected(): Promise<LegacyClient> {
+    if (this.client?.connected) return this.client;
+    if (this.client) throw new Error(`ctdbd at ${this.opts.socketPath} is not connected (${this.client.state})`);
+    this.connecting ??= (async () => {
+      const client = new LegacyClient({ socketPath: this.opts.socketPath, logger: this.opts.logger, reconnect: true });
+      try {
+        await client.connect();
+        this.client = client;
+        return client;
+      } catch (err) {
+        await client.close().catch(() => undefined);
+        throw err;
+      } finally {
+        this.connecting = undefined;
+      }
+    })();
+    return this.connecting;
+  }
+}

@@ -1,0 +1,267 @@
+import { afterEach, describe, expect, test } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../legacy/common/log.ts';
+import { NodeFlag } from '../../legacy/protocol/constants.ts';
+import type { ComponentTimers, ComponentTransport, IncomingContext } from '../framework/component.ts';
+import { CLUSTERD_SERVICE } from '../framework/services.ts';
+import { allocate } from './allocation/index.ts';
+import type { AllocationInput, Placement } from './allocation/types.ts';
+import type { FailoverdConfig } from './config.ts';
+import { Failoverd, type RunOutcome, type TakeoverDriver } from './failoverd.ts';
+import type { FailoverStatus } from './status.ts';
+import type { LeaseAnswer } from './takeover-lease.ts';
+
+/** ctdbd as a takeover run sees it: nodes with flags, addresses with their reported owner. */
+class FakeCtdb implements TakeoverDriver {
+  flags = new Map<number, number>([[0, 0], [1, 0], [2, 0]]);
+  owners = new Map<string, number>();
+  executed: Placement[][] = [];
+  leaseCalls: Array<{ nodes: number[]; seconds: number }> = [];
+  refuse = false;
+  /** The next runs answer "deferred" (ctdbd in recovery). */
+  deferRuns = 0;
+  readonly lease = {
+    hold: async (nodes: readonly number[], seconds: number): Promise<LeaseAnswer> => this.answerLease(nodes, seconds),
+    release: async (nodes: readonly number[]): Promise<LeaseAnswer> => this.answerLease(nodes, 0),
+  } as unknown as TakeoverDriver['lease'];
+
+  constructor(readonly ips: string[]) {
+    for (const ip of ips) this.owners.set(ip, -1);
+  }
+
+  async gather(): Promise<AllocationInput> {
+    return {
+      algorithm: 'lcp2',
+      tunables: { NoIPFailback: 0, NoIPTakeover: 0, NoIPHostOnAllDisabled: 0 },
+      nodes: [...this.flags].map(([pnn, flags]) => ({
+        pnn, flags, runstate: 5,
+        ips: this.ips.map((ip) => ({ ip, pnn: this.owners.get(ip) === pnn ? pnn : -1, available: true })),
+      })),
+    };
+  }
+
+  async run(alloc: (input: AllocationInput) => Placement[]): Promise<RunOutcome> {
+    if (this.deferRuns > 0) {
+      this.deferRuns--;
+      return { moved: 0, deferred: 'database recovery in progress on node(s) 0' };
+    }
+    const placement = alloc(await this.gather());
+    this.executed.push(placement);
+    let moved = 0;
+    for (const p of placement) {
+      if (this.owners.get(p.ip) !== p.pnn) moved++;
+      this.owners.set(p.ip, p.pnn);
+    }
+    return { moved };
+  }
+
+  /** What ctdbd's own takeover run would do now. */
+  async ctdbTakeoverRun(): Promise<void> {
+    for (const p of allocate(await this.gather())) this.owners.set(p.ip, p.pnn);
+  }
+
+  async close(): Promise<void> {}
+
+  private answerLease(nodes: readonly number[], seconds: number): LeaseAnswer {
+    this.leaseCalls.push({ nodes: [...nodes], seconds });
+    if (this.refuse) return { confirmed: [], unconfirmed: [...nodes], refusals: nodes.map(() => -11) };
+    return { confirmed: [...nodes], unconfirmed: [], refusals: [] };
+  }
+}
+
+class FakeTransport implements ComponentTransport {
+  readonly connected = true;
+  handlers = new Map<string, (body: unknown, c: IncomingContext) => unknown>();
+  listeners = new Map<string, (body: unknown, c: IncomingContext) => void>();
+  leadership = { leader: 0 as number | null, epoch: 3 };
+
+  constructor(readonly node: number) {}
+
+  async request<T>(_dest: unknown, type: string): Promise<T> {
+    if (type === 'clusterd.subscribe' || type === 'clusterd.status') return { ...this.leadership } as T;
+    throw new Error(`unexpected request ${type}`);
+  }
+
+  send(): void {}
+
+  handle(type: string, handler: (body: unknown, c: IncomingContext) => unknown): () => void {
+    this.handlers.set(type, handler);
+    return () => this.handlers.delete(type);
+  }
+
+  subscribe(type: string, listener: (body: unknown, c: IncomingContext) => void): () => void {
+    this.listeners.set(type, listener);
+    return () => this.listeners.delete(type);
+  }
+
+  call<T>(type: string, body: unknown = {}): Promise<T> {
+    return Promise.resolve(this.handlers.get(type)!(body, {} as IncomingContext)) as Promise<T>;
+  }
+}
+
+/** Intervals never fire; timeouts wait in `pending` until the test fires them. */
+function fakeTimers() {
+  const clock = { now: 0 };
+  const pending = new Map<number, () => void>();
+  let next = 1;
+  const timers: ComponentTimers = {
+    setTimeout: (fn: () => void) => {
+      pending.set(next, fn);
+      return next++;
+    },
+    clearTimeout: (id: unknown) => void pending.delete(id as number),
+    setInterval: () => 0, clearInterval: () => undefined,
+    now: () => clock.now,
+  };
+  const fire = () => {
+    const due = [...pending.values()];
+    pending.clear();
+    for (const fn of due) fn();
+  };
+  return { clock, timers, fire };
+}
+
+const IPS = ['10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4', '10.0.1.5', '10.0.1.6'];
+
+describe('failoverd', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A failoverd on `node`; the cluster starts as ctdbd's own takeover run left it unless `unassigned`. */
+  async function start(mode: FailoverdConfig['mode'], node = 0, opts: { unassigned?: boolean; refuseLease?: boolean } = {}) {
+    const stateDir = mkdtempSync(join(tmpdir(), 'failoverd-test-'));
+    dirs.push(stateDir);
+    const config: FailoverdConfig = { mode, nodes: [0, 1, 2], checkIntervalMs: 1000, takeoverLeaseMs: 15_000, settleMs: 2000, stateDir };
+    const transport = new FakeTransport(node);
+    const { clock, timers, fire } = fakeTimers();
+    const ctdb = new FakeCtdb(IPS);
+    if (!opts.unassigned) await ctdb.ctdbTakeoverRun();
+    ctdb.refuse = opts.refuseLease ?? false;
+    const f = new Failoverd({ config, transport, logger: silentLogger('failoverd'), timers }, ctdb);
+    f.init();
+    f.activate();
+    await new Promise((r) => setImmediate(r)); // the first clusterd subscription answers
+    const check = () => transport.call<FailoverStatus>('failoverd.check');
+    return { f, transport, clock, ctdb, check, stateDir, fire };
+  }
+
+  test('shadow: counts a difference only once it outlasts the settle time, and moves nothing', async () => {
+    const { ctdb, clock, check } = await start('shadow');
+    let s = await check();
+    expect(s.deciding).toBe(true);
+    expect(s.addresses.every((a) => a.host === a.plan)).toBe(true);
+    expect(s.differences.total).toBe(0);
+    // An address released by a takeover run in flight on ctdbd's side: not a difference yet.
+    // (LCP2 may well leave a moved address where it is; an unhosted one it always places.)
+    ctdb.owners.set(IPS[0], -1);
+    await check();
+    clock.now += 1000;
+    s = await check();
+    expect(s.differences.total).toBe(0);
+    clock.now += 1500;
+    s = await check();
+    expect(s.differences.total).toBe(1);
+    expect(s.differences.current).toEqual([{ subject: IPS[0], ours: String(s.addresses.find((a) => a.ip === IPS[0])!.plan), legacy: '-1' }]);
+    expect(ctdb.executed).toEqual([]);
+    expect(ctdb.leaseCalls).toEqual([]);
+  });
+
+  test('active: holds ctdbd\'s runs off first, moves nothing when the placement is right, fixes it when it is not', async () => {
+    const { ctdb, check } = await start('active');
+    let s = await check();
+    expect(ctdb.leaseCalls).toEqual([{ nodes: [0, 1, 2], seconds: 15 }]);
+    expect(s.takeoverLease?.held).toBe(true);
+    expect(ctdb.executed).toEqual([]);
+    // Node 1 goes away: its addresses must move to the survivors.
+    ctdb.flags.set(1, NodeFlag.DISCONNECTED);
+    s = await check();
+    expect(ctdb.executed).toHaveLength(1);
+    expect(s.runs).toBe(1);
+    s = await check();
+    expect(s.addresses.every((a) => a.host === a.plan && a.host !== 1 && a.host !== -1)).toBe(true);
+    expect(ctdb.executed).toHaveLength(1);
+  });
+
+  test('active: no takeover run while any node has not confirmed the lease', async () => {
+    const { ctdb, check } = await start('active', 0, { unassigned: true, refuseLease: true });
+    const s = await check();
+    expect(s.takeoverLease).toEqual({ held: false, nodes: [], renewedAgoMs: null });
+    expect(ctdb.executed).toEqual([]);
+  });
+
+  test('a node that does not lead decides nothing and holds no lease', async () => {
+    const { ctdb, check } = await start('active', 1);
+    const s = await check();
+    expect(s.deciding).toBe(false);
+    expect(s.addresses).toEqual([]);
+    expect(ctdb.leaseCalls).toEqual([]);
+    expect(ctdb.executed).toEqual([]);
+  });
+
+  test('active: a run ctdbd cannot take now (recovery) is retried soon, not counted as failed', async () => {
+    const { ctdb, check, fire } = await start('active');
+    ctdb.deferRuns = 1;
+    ctdb.flags.set(1, NodeFlag.DISCONNECTED);
+    let s = await check();
+    expect(ctdb.executed).toEqual([]);
+    expect(s.runs).toBe(0);
+    expect(s.lastRun).toBeNull();
+    fire();
+    await new Promise((r) => setImmediate(r));
+    s = await check();
+    expect(ctdb.executed).toHaveLength(1);
+    expect(s.addresses.every((a) => a.host === a.plan && a.host !== 1)).toBe(true);
+  });
+
+  test('fenced: leadership that changed before the run stops it', async () => {
+    const { ctdb, transport, check } = await start('active');
+    transport.leadership = { leader: 2, epoch: 4 };
+    ctdb.flags.set(1, NodeFlag.DISCONNECTED); // a run is due
+    const s = await check();
+    expect(ctdb.executed).toEqual([]);
+    expect(s.runs).toBe(0);
+  });
+
+  test('drain moves a node\'s addresses away and keeps them away after a restart; undrain lets them back', async () => {
+    const { ctdb, transport, check, stateDir, f } = await start('active');
+    expect([...ctdb.owners.values()]).toContain(2);
+    await transport.call('failoverd.drain', { pnn: 2, drained: true });
+    let s = await check();
+    expect(s.drained).toEqual([2]);
+    expect([...ctdb.owners.values()]).not.toContain(2);
+    await f.stop();
+    const again = new Failoverd({
+      config: { mode: 'active', nodes: [0, 1, 2], checkIntervalMs: 1000, takeoverLeaseMs: 15_000, settleMs: 0, stateDir },
+      transport, logger: silentLogger('failoverd'), timers: fakeTimers().timers,
+    }, ctdb);
+    again.init();
+    s = await transport.call<FailoverStatus>('failoverd.status');
+    expect(s.drained).toEqual([2]);
+    await transport.call('failoverd.drain', { pnn: 2, drained: false });
+    expect(() => transport.call('failoverd.drain', { pnn: 9, drained: true })).toThrow(/not in the nodes file/);
+  });
+
+  test('handback to shadow releases the lease at once (timeout 0)', async () => {
+    const { ctdb, transport, check } = await start('active');
+    await check();
+    await transport.call('failoverd.set-mode', { mode: 'shadow' });
+    expect(ctdb.leaseCalls.at(-1)).toEqual({ nodes: [0, 1, 2], seconds: 0 });
+    const s = await check();
+    expect(s.takeoverLease).toBeNull();
+  });
+
+  test('a clusterd.event from anyone but this node\'s clusterd is ignored', async () => {
+    const { transport } = await start('shadow');
+    const listener = transport.listeners.get('clusterd.event')!;
+    transport.leadership = { leader: 0, epoch: 3 };
+    listener({ seq: 1, node: 0, kind: 'leader', reason: 'forged', epoch: 99, leader: 1 }, { src: { node: 0, service: 0x80000001 } } as IncomingContext);
+    const s = await transport.call<FailoverStatus>('failoverd.status');
+    expect(s.leader).toBe(0);
+    listener({ seq: 1, node: 0, kind: 'leader', reason: 'real', epoch: 4, leader: 1 }, { src: { node: 0, service: CLUSTERD_SERVICE } } as IncomingContext);
+    expect((await transport.call<FailoverStatus>('failoverd.status')).leader).toBe(1);
+  });
+});

@@ -1,0 +1,302 @@
+// failoverd: public IP failover as a component. Only the node whose clusterd
+// leads decides. Each check (every interval, and at once on a leader or node
+// change) gathers what a takeover run of ctdbd gathers, computes the
+// allocation ctdbd would (allocation/), and compares it with where the
+// addresses are:
+// - shadow (stage 2): ctdbd does failover; differences are counted and logged.
+// - active (stage 3): ctdbd's own takeover runs are held off by a lease, and
+//   failoverd performs the runs through ctdbd's controls, exactly as ctdbd's
+//   takeover helper does, whenever the placement is off. Because the
+//   allocation is ctdbd's, the switch moves nothing.
+
+import type { Logger } from 'pino';
+import { LimitedLog } from '../../transport/log-limiter.ts';
+import { NodeFlag } from '../../legacy/protocol/constants.ts';
+import type { ComponentContext, ComponentDefinition, ComponentInstance } from '../framework/component.ts';
+import type { FailoverdMode } from '../framework/bridge-conf.ts';
+import { DifferenceCounter, type Difference } from '../framework/differences.ts';
+import { FAILOVERD_SERVICE } from '../framework/services.ts';
+import { UnknownNodeError } from '../clusterd/errors.ts';
+import { allocate, mergeReports } from './allocation/index.ts';
+import type { AllocationInput, Placement } from './allocation/types.ts';
+import { configureFailoverd, leaseSeconds, type FailoverdConfig } from './config.ts';
+import { DrainStore, withDrains } from './drains.ts';
+import { LeaderWatch, type Leadership } from './leader-watch.ts';
+import { FAILOVERD_MESSAGES } from './messages.ts';
+import type { AddressStatus, FailoverStatus, TakeoverRunSummary } from './status.ts';
+import type { TakeoverRunsLease } from './takeover-lease.ts';
+
+/** What failoverd needs from ctdbd (ctdbd-driver.ts drives the real one). */
+export interface TakeoverDriver {
+  /** What a takeover run gathers (throws while ctdbd cannot be asked). */
+  gather(): Promise<AllocationInput>;
+  /**
+   * One takeover run exactly as ctdb_takeover_helper performs it (gathering
+   * afresh), with `allocate` deciding the placement.
+   */
+  run(allocate: (input: AllocationInput) => Placement[]): Promise<RunOutcome>;
+  readonly lease: TakeoverRunsLease;
+  close(): Promise<void>;
+}
+
+export interface RunOutcome {
+  /** Addresses whose host the run changed. */
+  moved: number;
+  /** Set when the run (or part of it) failed. */
+  error?: string;
+  /** Set when the run was not started because ctdbd could not take it now (a recovery); retried soon. */
+  deferred?: string;
+}
+
+/** How soon a deferred takeover run is tried again (a recovery of a few nodes lasts ~0.1-0.5 s). */
+const DEFERRED_RETRY_MS = 100;
+
+export interface FailoverdOptions {
+  createDriver(logger: Logger): TakeoverDriver;
+}
+
+export function failoverdComponent(opts: FailoverdOptions): ComponentDefinition<FailoverdConfig> {
+  return {
+    name: 'failoverd',
+    service: FAILOVERD_SERVICE,
+    messages: FAILOVERD_MESSAGES,
+    configure: configureFailoverd,
+    create: (ctx) => new Failoverd(ctx, opts.createDriver(ctx.logger)),
+  };
+}
+
+interface LeaseState {
+  nodes: number[];
+  renewedAt: number;
+}
+
+export class Failoverd implements ComponentInstance<FailoverdConfig> {
+  private config: FailoverdConfig;
+  private readonly log: Logger;
+  private readonly complaints: LimitedLog;
+  private readonly watch: LeaderWatch;
+  private readonly drains: DrainStore;
+  private readonly shadow: DifferenceCounter;
+  private checkTimer: unknown;
+  private retryTimer: unknown;
+  private checking: Promise<void> | undefined;
+  private again: string | undefined;
+  private addresses: AddressStatus[] = [];
+  private deciding = false;
+  private lease: LeaseState | undefined;
+  private lastRun: TakeoverRunSummary | null = null;
+  private runs = 0;
+  private stopped = false;
+
+  constructor(private readonly ctx: ComponentContext<FailoverdConfig>, private readonly driver: TakeoverDriver) {
+    this.config = ctx.config;
+    this.log = ctx.logger;
+    this.complaints = new LimitedLog(this.log);
+    this.drains = new DrainStore(this.config.stateDir);
+    this.shadow = new DifferenceCounter(this.config.settleMs);
+    this.watch = new LeaderWatch({
+      transport: ctx.transport, timers: ctx.timers, logger: this.log,
+      onChange: (l, reason) => this.onLeadership(l, reason),
+    });
+  }
+
+  init(): void {
+    const t = this.ctx.transport;
+    t.handle('failoverd.status', () => this.status());
+    t.handle('failoverd.check', async () => {
+      await this.check('failoverd.check request');
+      return this.status();
+    });
+    t.handle('failoverd.set-mode', async (body: { mode: FailoverdMode }) => {
+      const previous = this.config.mode;
+      await this.setMode(body.mode, 'failoverd.set-mode request');
+      return { mode: this.config.mode, previous };
+    });
+    t.handle('failoverd.drain', (body: { pnn: number; drained: boolean }) => {
+      if (!this.config.nodes.includes(body.pnn)) throw new UnknownNodeError(body.pnn, 'is not in the nodes file');
+      if (this.drains.mark(body.pnn, body.drained)) {
+        this.log.info({ pnn: body.pnn, drained: body.drained, reason: 'failoverd.drain request' }, body.drained ? 'node drained' : 'node undrained');
+        this.schedule('drain changed');
+      }
+      return { drained: this.drains.drained };
+    });
+  }
+
+  activate(): void {
+    this.watch.start();
+    this.checkTimer ??= this.ctx.timers.setInterval(() => this.schedule('interval'), this.config.checkIntervalMs);
+    this.log.info({ mode: this.config.mode, drained: this.drains.drained, reason: 'start' }, 'failoverd started');
+  }
+
+  deactivate(reason: string): void {
+    this.log.info({ reason }, 'failoverd cut off from transportd');
+  }
+
+  async reconfigure(config: FailoverdConfig): Promise<void> {
+    const mode = config.mode;
+    this.config = { ...config, mode: this.config.mode };
+    await this.setMode(mode, 'configuration reloaded');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.checkTimer !== undefined) this.ctx.timers.clearInterval(this.checkTimer);
+    if (this.retryTimer !== undefined) this.ctx.timers.clearTimeout(this.retryTimer);
+    this.watch.stop();
+    await this.checking;
+    // A stopping failoverd hands failover back at once rather than when the lease lapses.
+    if (this.lease) await this.releaseLease('failoverd stopping');
+    await this.driver.close();
+  }
+
+  status(): FailoverStatus {
+    const l = this.watch.current;
+    return {
+      node: this.ctx.transport.node,
+      mode: this.config.mode,
+      leader: l?.leader ?? null,
+      epoch: l?.epoch ?? 0,
+      deciding: this.deciding,
+      addresses: this.deciding ? this.addresses : [],
+      drained: this.drains.drained,
+      differences: { current: this.shadow.current, total: this.shadow.total },
+      takeoverLease: this.lease
+        ? { held: true, nodes: this.lease.nodes, renewedAgoMs: Math.round(this.ctx.timers.now() - this.lease.renewedAt) }
+        : this.config.mode === 'active' && this.deciding ? { held: false, nodes: [], renewedAgoMs: null } : null,
+      lastRun: this.lastRun,
+      runs: this.runs,
+    };
+  }
+
+  private onLeadership(l: Leadership | undefined, reason: string): void {
+    this.schedule(reason);
+  }
+
+  /** Runs a check soon; checks never overlap, and one asked for during a check runs right after it. */
+  private schedule(reason: string): void {
+    if (this.stopped) return;
+    if (this.checking) {
+      this.again ??= reason;
+      return;
+    }
+    void this.check(reason);
+  }
+
+  private async check(reason: string): Promise<void> {
+    if (this.checking) {
+      this.again ??= reason;
+      return this.checking;
+    }
+    this.checking = this.checkOnce(reason).catch((err) => {
+      this.complaints.warn('check', { err, reason }, 'failover check failed');
+    }).finally(() => {
+      this.checking = undefined;
+      const next = this.again;
+      this.again = undefined;
+      if (next !== undefined) this.schedule(next);
+    });
+    return this.checking;
+  }
+
+  private async checkOnce(reason: string): Promise<void> {
+    const leadership = this.watch.current;
+    const self = this.ctx.transport.node;
+    const deciding = leadership?.leader === self;
+    if (deciding !== this.deciding) {
+      this.log.info({ deciding, leader: leadership?.leader ?? null, epoch: leadership?.epoch ?? 0, reason }, deciding ? 'failoverd decides' : 'failoverd follows');
+      this.deciding = deciding;
+    }
+    if (!deciding) {
+      // The new leader's failoverd holds the lease from now on; ours just lapses.
+      this.lease = undefined;
+      this.addresses = [];
+      return;
+    }
+    const input = await this.driver.gather();
+    const plan = allocate(withDrains(input, this.drains.drained));
+    const hosts = new Map(mergeReports(input).map((k) => [k.ip, k.owner]));
+    this.addresses = plan.map((p) => ({ ip: p.ip, host: hosts.get(p.ip) ?? -1, plan: p.pnn }));
+    const off = this.addresses.filter((a) => a.host !== a.plan);
+    const now = this.ctx.timers.now();
+    if (this.config.mode === 'shadow') {
+      const fresh = this.shadow.update(off.map(toDifference), now);
+      for (const d of fresh) {
+        this.log.info({ ip: d.subject, ours: d.ours, legacy: d.legacy, total: this.shadow.total }, 'failoverd allocation differs from ctdbd');
+      }
+      return;
+    }
+    this.shadow.update([], now);
+    const connected = input.nodes.filter((n) => (n.flags & NodeFlag.DISCONNECTED) === 0).map((n) => n.pnn);
+    if (!(await this.holdLease(connected, now))) return;
+    if (off.length === 0) return;
+    await this.takeoverRun(reason, leadership!);
+  }
+
+  /** Keeps ctdbd's takeover runs off on every connected node; false while any has not confirmed. */
+  private async holdLease(nodes: number[], now: number): Promise<boolean> {
+    const due = !this.lease || now - this.lease.renewedAt >= this.config.takeoverLeaseMs / 3
+      || nodes.some((n) => !this.lease!.nodes.includes(n));
+    if (!due) return true;
+    const answer = await this.driver.lease.hold(nodes, leaseSeconds(this.config.takeoverLeaseMs));
+    if (answer.unconfirmed.length > 0) {
+      // Usually -EAGAIN: ctdbd's own run is in progress; the next check asks again.
+      this.complaints.warn('lease', { unconfirmed: answer.unconfirmed, refusals: answer.refusals }, 'ctdbd takeover runs not yet held off on every node');
+      if (!this.lease) return false;
+    }
+    const first = !this.lease;
+    this.lease = { nodes: answer.confirmed, renewedAt: now };
+    if (first) this.log.info({ nodes: answer.confirmed, seconds: leaseSeconds(this.config.takeoverLeaseMs) }, 'ctdbd takeover runs held off');
+    return answer.unconfirmed.length === 0;
+  }
+
+  private async releaseLease(reason: string): Promise<void> {
+    const nodes = this.lease?.nodes ?? [];
+    this.lease = undefined;
+    try {
+      const answer = await this.driver.lease.release(nodes);
+      this.log.info({ nodes: answer.confirmed, unconfirmed: answer.unconfirmed, reason }, 'ctdbd takeover runs handed back');
+    } catch (err) {
+      this.log.warn({ err, reason }, 'could not hand takeover runs back; they come back when the lease lapses');
+    }
+  }
+
+  private async takeoverRun(reason: string, acted: Leadership): Promise<void> {
+    // Fenced: only while clusterd still names this node leader in the same epoch.
+    const now = await this.watch.confirm();
+    if (now?.leader !== this.ctx.transport.node || now.epoch !== acted.epoch) {
+      this.log.info({ leader: now?.leader ?? null, epoch: now?.epoch ?? null, was: acted.epoch }, 'leadership changed before the takeover run; not run');
+      return;
+    }
+    const started = this.ctx.timers.now();
+    const drained = this.drains.drained;
+    const outcome = await this.driver.run((input) => allocate(withDrains(input, drained)))
+      .catch((err: Error): RunOutcome => ({ moved: 0, error: err.message }));
+    const durationMs = Math.round(this.ctx.timers.now() - started);
+    if (outcome.deferred) {
+      this.log.debug({ reason, why: outcome.deferred }, 'takeover run deferred');
+      this.retryTimer ??= this.ctx.timers.setTimeout(() => {
+        this.retryTimer = undefined;
+        this.schedule('deferred takeover run');
+      }, DEFERRED_RETRY_MS);
+      return;
+    }
+    this.runs++;
+    this.lastRun = { at: Date.now(), durationMs, reason, moved: outcome.moved, error: outcome.error ?? null };
+    if (outcome.error) this.log.warn({ reason, moved: outcome.moved, durationMs, error: outcome.error }, 'takeover run failed');
+    else this.log.info({ reason, moved: outcome.moved, durationMs, epoch: acted.epoch }, 'takeover run done');
+  }
+
+  private async setMode(mode: FailoverdMode, reason: string): Promise<void> {
+    if (mode === this.config.mode) return;
+    const previous = this.config.mode;
+    this.config = { ...this.config, mode };
+    this.log.info({ mode, previous, reason }, 'failoverd mode changed');
+    await this.checking;
+    if (mode === 'shadow' && this.lease) await this.releaseLease(reason);
+    this.schedule(reason);
+  }
+}
+
+function toDifference(a: AddressStatus): Difference {
+  return { subject: a.ip, ours: String(a.plan), legacy: String(a.host) };
+}

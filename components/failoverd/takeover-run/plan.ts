@@ -1,0 +1,153 @@
+import { NodeFlag } from '../../../legacy/protocol/constants.ts';
+import { parseIpv4, parseIpv6 } from '../../../legacy/protocol/types/sock-addr.ts';
+import type { AllocationInput, Placement } from '../allocation/types.ts';
+
+/**
+ * What ctdb_takeover_helper sends once the allocation is known (pure): the
+ * control lists of its three phases, in its order. Addresses come in the
+ * order of ctdb's merged list (descending address key, IPv6 before IPv4);
+ * nodes in PNN order.
+ *
+ * - RELEASE_IP for every address (moving or not) to every connected node
+ *   that knows it, except its new owner, carrying the new owner (-1 when
+ *   nobody may host it). Most are redundant; they tell each node who hosts
+ *   the address, which `ctdb ip` shows.
+ * - TAKEOVER_IP for every assigned address to its owner, also when it does
+ *   not move.
+ * - IPREALLOCATED to every connected node.
+ *
+ * The input is what gather() collected: a node's `ips` are what it answered
+ * (a disconnected node is never asked and knows nothing).
+ */
+
+export interface PlannedRelease {
+  ip: string;
+  /** The new owner carried in the request; -1 when nobody may host the address. */
+  pnn: number;
+  /** Nodes the release goes to, in PNN order. */
+  nodes: number[];
+}
+
+export interface PlannedTakeover {
+  ip: string;
+  pnn: number;
+}
+
+export interface TakeoverPlan {
+  releases: PlannedRelease[];
+  takeovers: PlannedTakeover[];
+  ipreallocated: number[];
+}
+
+export interface Move {
+  ip: string;
+  /** The owner before the run (-1 none). */
+  from: number;
+  to: number;
+}
+
+export function connectedNodes(input: AllocationInput): number[] {
+  return input.nodes.filter((n) => (n.flags & NodeFlag.DISCONNECTED) === 0).map((n) => n.pnn);
+}
+
+/** Not disconnected, banned, stopped or deleted. */
+export function activeNodes(input: AllocationInput): number[] {
+  return input.nodes.filter((n) => (n.flags & NodeFlag.INACTIVE) === 0).map((n) => n.pnn);
+}
+
+/** ctdb's ip_key as 16 bytes: IPv4 in the last four, so IPv4 sorts below IPv6. */
+function addressKey(ip: string): Buffer {
+  const key = Buffer.alloc(16);
+  const v4 = ip.includes(':') ? undefined : parseIpv4(ip);
+  if (v4) key.set(v4, 12);
+  else key.set(parseIpv6(ip) ?? new Uint8Array(16));
+  return key;
+}
+
+/** The order of ctdb's merged address list: descending key. */
+export function compareHelperOrder(a: string, b: string): number {
+  return Buffer.compare(addressKey(b), addressKey(a));
+}
+
+/**
+ * Who hosts each address now, by ctdb's merge rule: a report counts only
+ * from the node naming itself; of several, the highest PNN wins. Every
+ * address a connected node knows is present (-1 when nobody claims it).
+ */
+export function currentOwners(input: AllocationInput): Map<string, number> {
+  const owners = new Map<string, number>();
+  for (const node of [...input.nodes].sort((a, b) => a.pnn - b.pnn)) {
+    if ((node.flags & NodeFlag.DISCONNECTED) !== 0) continue;
+    for (const a of node.ips) {
+      if (a.pnn === node.pnn) owners.set(a.ip, node.pnn);
+      else if (!owners.has(a.ip)) owners.set(a.ip, -1);
+    }
+  }
+  return owners;
+}
+
+/** Nodes that know each address (connected nodes only: nobody else is asked). */
+function knownOn(input: AllocationInput): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const connected = new Set(connectedNodes(input));
+  for (const node of [...input.nodes].sort((a, b) => a.pnn - b.pnn)) {
+    if (!connected.has(node.pnn)) continue;
+    for (const a of node.ips) {
+      const list = out.get(a.ip);
+      if (list) {
+        if (list[list.length - 1] !== node.pnn) list.push(node.pnn);
+      } else {
+        out.set(a.ip, [node.pnn]);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * ipalloc_can_host_ips: some address is hosted, or none is but some node
+ * has an address available. When false the helper skips allocation and
+ * sends only IPREALLOCATED.
+ */
+export function canHostIps(input: AllocationInput): boolean {
+  let haveIps = false;
+  for (const node of input.nodes) {
+    if (node.ips.length === 0) continue;
+    haveIps = true;
+    if (node.ips.some((a) => a.pnn === node.pnn)) return true;
+  }
+  return haveIps && input.nodes.some((n) => n.ips.some((a) => a.available));
+}
+
+/** The three phases for `placement` (addresses it does not name go nowhere: -1). */
+export function planTakeoverRun(input: AllocationInput, placement: readonly Placement[]): TakeoverPlan {
+  const target = new Map(placement.map((p) => [p.ip, p.pnn]));
+  const known = knownOn(input);
+  const addresses = [...known.keys()].sort(compareHelperOrder);
+  const releases: PlannedRelease[] = [];
+  const takeovers: PlannedTakeover[] = [];
+  for (const ip of addresses) {
+    const pnn = target.get(ip) ?? -1;
+    const nodes = known.get(ip)!.filter((n) => n !== pnn);
+    if (nodes.length > 0) releases.push({ ip, pnn, nodes });
+  }
+  for (const ip of addresses) {
+    const pnn = target.get(ip) ?? -1;
+    if (pnn >= 0) takeovers.push({ ip, pnn });
+  }
+  return { releases, takeovers, ipreallocated: connectedNodes(input) };
+}
+
+/** Failover disabled, or no node can host an address yet: only IPREALLOCATED, to every connected node. */
+export function planIpreallocatedOnly(connected: readonly number[]): TakeoverPlan {
+  return { releases: [], takeovers: [], ipreallocated: [...connected] };
+}
+
+/** Addresses whose owner changes, in helper order. */
+export function movesOf(input: AllocationInput, placement: readonly Placement[]): Move[] {
+  const before = currentOwners(input);
+  return placement
+    .map((p) => ({ ip: p.ip, from: before.get(p.ip) ?? -1, to: p.pnn }))
+    .filter((m) => m.from !== m.to)
+    .sort((a, b) => compareHelperOrder(a.ip, b.ip));
+}
