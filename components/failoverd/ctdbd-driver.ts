@@ -8,14 +8,9 @@ import { realComponentTimers, type ComponentTimers } from '../framework/componen
 import type { AllocationInput, Placement } from './allocation/types.ts';
 import type { RunOutcome, TakeoverDriver } from './failoverd.ts';
 import { TakeoverRunsLease, type LeaseLink } from './takeover-lease.ts';
-import { gather, takeoverRun } from './takeover-run/index.ts';
-import { NodeFlag } from '../../legacy/protocol/constants.ts';
+import { activeNodes, gather, takeoverRun } from './takeover-run/index.ts';
 
 const RECMODE_ACTIVE = 1;
-
-function activePnns(input: AllocationInput): number[] {
-  return input.nodes.filter((n) => (n.flags & NodeFlag.INACTIVE) === 0).map((n) => n.pnn);
-}
 
 /** Nodes whose recovery mode is ACTIVE (or that cannot say: a run there would fail the same way). */
 async function nodesInRecovery(client: LegacyClient, pnns: number[]): Promise<number[]> {
@@ -52,7 +47,7 @@ export class CtdbdDriver implements TakeoverDriver {
     const client = await this.connected();
     // ctdbd runs its takeover runs only after a recovery; during one it refuses takeip events, and a run
     // failing there would earn a healthy node banning credits.
-    const recovering = await nodesInRecovery(client, activePnns(await this.gather()));
+    const recovering = await nodesInRecovery(client, activeNodes(await this.gather()));
     if (recovering.length > 0) return { moved: 0, deferred: `database recovery in progress on node(s) ${recovering.join(', ')}` };
     const result = await takeoverRun({ client, log: this.opts.logger, allocate });
     return { moved: result.moved.length, ...(result.status !== 0 ? { error: `${result.stage ?? 'run'}: ${result.error ?? `status ${result.status}`}` } : {}) };

@@ -1,5 +1,6 @@
 import { NodeFlag } from '../../../legacy/protocol/constants.ts';
-import { parseIpv4, parseIpv6 } from '../../../legacy/protocol/types/sock-addr.ts';
+import { addressKey, compareKeys } from '../allocation/address-key.ts';
+import { canHostIps as canHostMerged, knownAddresses, mergeAddresses } from '../allocation/merge.ts';
 import type { AllocationInput, Placement } from '../allocation/types.ts';
 
 /**
@@ -55,53 +56,19 @@ export function activeNodes(input: AllocationInput): number[] {
   return input.nodes.filter((n) => (n.flags & NodeFlag.INACTIVE) === 0).map((n) => n.pnn);
 }
 
-/** ctdb's ip_key as 16 bytes: IPv4 in the last four, so IPv4 sorts below IPv6. */
-function addressKey(ip: string): Buffer {
-  const key = Buffer.alloc(16);
-  const v4 = ip.includes(':') ? undefined : parseIpv4(ip);
-  if (v4) key.set(v4, 12);
-  else key.set(parseIpv6(ip) ?? new Uint8Array(16));
-  return key;
-}
-
 /** The order of ctdb's merged address list: descending key. */
 export function compareHelperOrder(a: string, b: string): number {
-  return Buffer.compare(addressKey(b), addressKey(a));
+  return compareKeys(addressKey(b), addressKey(a));
 }
 
 /**
- * Who hosts each address now, by ctdb's merge rule: a report counts only
- * from the node naming itself; of several, the highest PNN wins. Every
- * address a connected node knows is present (-1 when nobody claims it).
+ * Who hosts each address now, by ctdb's merge rule (allocation/merge.ts): a
+ * report counts only from the node naming itself; of several, the highest
+ * PNN wins. Every address a connected node knows is present (-1 when nobody
+ * claims it).
  */
 export function currentOwners(input: AllocationInput): Map<string, number> {
-  const owners = new Map<string, number>();
-  for (const node of [...input.nodes].sort((a, b) => a.pnn - b.pnn)) {
-    if ((node.flags & NodeFlag.DISCONNECTED) !== 0) continue;
-    for (const a of node.ips) {
-      if (a.pnn === node.pnn) owners.set(a.ip, node.pnn);
-      else if (!owners.has(a.ip)) owners.set(a.ip, -1);
-    }
-  }
-  return owners;
-}
-
-/** Nodes that know each address (connected nodes only: nobody else is asked). */
-function knownOn(input: AllocationInput): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  const connected = new Set(connectedNodes(input));
-  for (const node of [...input.nodes].sort((a, b) => a.pnn - b.pnn)) {
-    if (!connected.has(node.pnn)) continue;
-    for (const a of node.ips) {
-      const list = out.get(a.ip);
-      if (list) {
-        if (list[list.length - 1] !== node.pnn) list.push(node.pnn);
-      } else {
-        out.set(a.ip, [node.pnn]);
-      }
-    }
-  }
-  return out;
+  return new Map(knownAddresses(mergeAddresses(input)).map((k) => [k.ip, k.owner]));
 }
 
 /**
@@ -110,28 +77,22 @@ function knownOn(input: AllocationInput): Map<string, number[]> {
  * sends only IPREALLOCATED.
  */
 export function canHostIps(input: AllocationInput): boolean {
-  let haveIps = false;
-  for (const node of input.nodes) {
-    if (node.ips.length === 0) continue;
-    haveIps = true;
-    if (node.ips.some((a) => a.pnn === node.pnn)) return true;
-  }
-  return haveIps && input.nodes.some((n) => n.ips.some((a) => a.available));
+  return canHostMerged(mergeAddresses(input));
 }
 
 /** The three phases for `placement` (addresses it does not name go nowhere: -1). */
 export function planTakeoverRun(input: AllocationInput, placement: readonly Placement[]): TakeoverPlan {
   const target = new Map(placement.map((p) => [p.ip, p.pnn]));
-  const known = knownOn(input);
-  const addresses = [...known.keys()].sort(compareHelperOrder);
+  // The merged list is already in the helper's order (largest key first).
+  const known = knownAddresses(mergeAddresses(input));
   const releases: PlannedRelease[] = [];
   const takeovers: PlannedTakeover[] = [];
-  for (const ip of addresses) {
+  for (const { ip, knownOn } of known) {
     const pnn = target.get(ip) ?? -1;
-    const nodes = known.get(ip)!.filter((n) => n !== pnn);
+    const nodes = knownOn.filter((n) => n !== pnn);
     if (nodes.length > 0) releases.push({ ip, pnn, nodes });
   }
-  for (const ip of addresses) {
+  for (const { ip } of known) {
     const pnn = target.get(ip) ?? -1;
     if (pnn >= 0) takeovers.push({ ip, pnn });
   }

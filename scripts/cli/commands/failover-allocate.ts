@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { failoverCommand } from './failover-group.ts';
 import { allocate, AllocationInputError } from '../../../components/failoverd/allocation/index.ts';
 import { AllocationJsonError, parseAllocationInputText } from '../failover/allocation-input.ts';
 import { formatPlacementJson, formatPlacementText } from '../failover/allocate-output.ts';
@@ -31,8 +32,7 @@ async function readInput(file: string): Promise<string> {
 
 /** Adds `allocate` under `failover` (creating `failover` when no other module has). */
 export function registerFailoverAllocate(program: Command): void {
-  const failover = program.commands.find((c) => c.name() === 'failover')
-    ?? program.command('failover').description('public IP failover');
+  const failover = failoverCommand(program);
   failover
     .command('allocate')
     .description('compute ctdbd\'s public IP allocation for a JSON input (no cluster needed)')

@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { Command } from 'commander';
+import { failoverCommand } from './failover-group.ts';
 import { LegacyClient, LegacyConnectError } from '../../../legacy/client/index.ts';
 import { createLogger, type Logger } from '../../../legacy/common/log.ts';
 import { takeoverRun } from '../../../components/failoverd/takeover-run/takeover-run.ts';
@@ -93,8 +94,7 @@ export async function runTakeoverHelper(args: TakeoverHelperArgs): Promise<numbe
 
 /** Adds `takeover-helper` under `failover` (creating `failover` when no other module has). */
 export function registerFailoverTakeoverHelper(program: Command): void {
-  const failover = program.commands.find((c) => c.name() === 'failover')
-    ?? program.command('failover').description('public IP failover');
+  const failover = failoverCommand(program);
   failover
     .command('takeover-helper')
     .description('one takeover run through ctdbd, as /usr/libexec/ctdb/ctdb_takeover_helper (drop-in)')

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { failoverCommand } from './failover-group.ts';
 import { TransportClient } from '../../../transport/index.ts';
 import { LOCAL_NODE } from '../../../transport/endpoint.ts';
 import { DEFAULT_TRANSPORT_SOCKET, FAILOVERD_SERVICE } from '../../../components/framework/services.ts';
@@ -50,11 +51,6 @@ function step(cmd: Command): Command {
 }
 
 /** The failover command, created once: later registrations (allocate, takeover-helper) reuse it. */
-export function failoverCommand(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'failover')
-    ?? program.command('failover').description('public IP failover: failoverd\'s view, handover from ctdbd and back, drain');
-}
-
 async function withClient<T>(opts: CommonOptions, fn: (c: TransportClient) => Promise<T>): Promise<T> {
   const c = new TransportClient({
     socketPath: opts.socket, name: 'ctdb-bridge-failover-cli', defaultTimeoutMs: opts.timeout,
