@@ -1,0 +1,116 @@
+// What each step does, through the seams: services start and stop through
+// the service manager; handover and handback through the transport (the
+// same switch `failover handover|handback` makes); the uplink switch through
+// a manager that can restart transportd with another uplink. Each action
+// is idempotent and waits until the cluster shows its effect.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServiceManager } from '../../services/service-manager.ts';
+import { switchMode } from '../failover/operations.ts';
+import { connectAny } from './observe.ts';
+import type { ClusterObservation } from './stages.ts';
+import type { Step } from './planner.ts';
+import type { StepRunner } from './execute.ts';
+
+export type UplinkKind = 'tunnel' | 'ws';
+
+export interface UplinkSwitcher {
+  /** Restarts the node's transportd with `uplink` (its components re-attach by themselves). */
+  restartTransportd(pnn: number, uplink: UplinkKind): Promise<void>;
+}
+
+export interface ActionDeps {
+  manager: ServiceManager;
+  observe(): Promise<ClusterObservation>;
+  transportSockets: string[];
+  uplinks?: UplinkSwitcher;
+  /** How long a step waits for the cluster to show its effect. */
+  waitMs: number;
+  pollMs?: number;
+  timeoutMs: number;
+}
+
+export class StepTimeoutError extends Error {
+  override name = 'StepTimeoutError';
+}
+
+export class UpgradeActions implements StepRunner {
+  constructor(private readonly deps: ActionDeps) {}
+
+  async run(step: Step, progress: (line: string) => void): Promise<void> {
+    const { manager } = this.deps;
+    const node = step.node!;
+    switch (step.kind) {
+      case 'start-transportd':
+        await manager.start(node, 'transportd');
+        progress('transportd started');
+        await this.until(progress, `node ${node}'s transportd answering`, (o) => o.nodes.find((n) => n.pnn === node)?.uplink !== null);
+        return;
+      case 'start-components':
+        await manager.start(node, 'clusterd');
+        await manager.start(node, 'failoverd');
+        progress('clusterd and failoverd started');
+        await this.until(progress, `node ${node}'s failoverd answering`, (o) => o.nodes.find((n) => n.pnn === node)?.failoverdMode !== null);
+        return;
+      case 'stop-components':
+        await manager.stop(node, 'failoverd');
+        await manager.stop(node, 'clusterd');
+        return;
+      case 'stop-transportd':
+        await manager.stop(node, 'failoverd');
+        await manager.stop(node, 'clusterd');
+        await manager.stop(node, 'transportd');
+        return;
+      case 'handover':
+        await this.until(progress, 'every failoverd answering and the deciding one agreeing with ctdbd', (o) =>
+          o.nodes.every((n) => n.failoverdMode !== null) && o.deciding !== null && o.deciding.differences === 0 && o.deciding.offPlan.length === 0);
+        return this.switchFailover('active', progress);
+      case 'handback':
+        return this.switchFailover('shadow', progress);
+      case 'uplink-ws':
+      case 'uplink-tunnel':
+        return this.switchUplinks(step.kind === 'uplink-ws' ? 'ws' : 'tunnel', progress);
+    }
+  }
+
+  private async switchFailover(mode: 'active' | 'shadow', progress: (line: string) => void): Promise<void> {
+    const c = await connectAny(this.deps.transportSockets, this.deps.timeoutMs);
+    if (!c) throw new Error('no transportd answers on this host: a cluster-wide switch goes through the transport');
+    try {
+      const r = await switchMode(c, mode, { timeoutMs: this.deps.waitMs, pollMs: this.deps.pollMs, progress });
+      if (r.moved.length > 0) progress(`moved: ${r.moved.map((m) => `${m.ip} ${m.from}->${m.to}`).join(', ')}`);
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+  }
+
+  private async switchUplinks(uplink: UplinkKind, progress: (line: string) => void): Promise<void> {
+    const switcher = this.deps.uplinks;
+    if (!switcher) throw new Error('this service manager cannot switch transportd\'s uplink');
+    const before = await this.deps.observe();
+    const active = before.nodes.some((n) => n.failoverdMode === 'active');
+    // Tunnel and ws links do not meet: every node switches at once, then the cluster is waited for.
+    await Promise.all(before.nodes.filter((n) => n.uplink !== uplink).map(async (n) => {
+      await switcher.restartTransportd(n.pnn, uplink);
+      progress(`node ${n.pnn}: transportd on the ${uplink} uplink`);
+    }));
+    await this.until(progress, `every transportd on the ${uplink} uplink with its components attached`, (o) =>
+      o.nodes.every((n) => n.uplink === uplink && n.failoverdMode !== null) &&
+      (!active || (o.deciding !== null && o.deciding.mode === 'active' && o.deciding.leaseHeld)));
+  }
+
+  private async until(progress: (line: string) => void, what: string, done: (o: ClusterObservation) => boolean): Promise<ClusterObservation> {
+    const started = Date.now();
+    progress(`waiting for ${what}`);
+    let last = '';
+    for (;;) {
+      const o = await this.deps.observe().catch((err: Error) => err);
+      if (!(o instanceof Error) && done(o)) return o;
+      if (o instanceof Error) last = o.message;
+      if (Date.now() - started > this.deps.waitMs) {
+        throw new StepTimeoutError(`timed out after ${this.deps.waitMs} ms waiting for ${what}${last ? ` (${last})` : ''}`);
+      }
+      await sleep(this.deps.pollMs ?? 250);
+    }
+  }
+}
