@@ -15,6 +15,8 @@ export interface FailoverdConfig {
   takeoverLeaseMs: number;
   /** A difference must last this long before shadow mode counts it (takeover runs in flight). */
   settleMs: number;
+  /** Without a majority for this long, the node releases every address it hosts (quorum-guard.ts). */
+  quorumLossMs: number;
   stateDir: string;
 }
 
@@ -31,7 +33,7 @@ export function configureFailoverd(files: OperatorConfig): FailoverdConfig {
   }
   return {
     mode: v['failoverd/mode'], nodes, checkIntervalMs: check, takeoverLeaseMs: lease,
-    settleMs: v['failoverd/settle time'], stateDir: v['components/state directory'],
+    settleMs: v['failoverd/settle time'], quorumLossMs: v['failoverd/quorum loss'], stateDir: v['components/state directory'],
   };
 }
 

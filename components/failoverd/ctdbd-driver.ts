@@ -8,7 +8,12 @@ import { realComponentTimers, type ComponentTimers } from '../framework/componen
 import type { AllocationInput, Placement } from './allocation/types.ts';
 import type { RunOutcome, TakeoverDriver } from './failoverd.ts';
 import { TakeoverRunsLease, type LeaseLink } from './takeover-lease.ts';
-import { activeNodes, gather, takeoverRun } from './takeover-run/index.ts';
+import { activeNodes, gather, takeoverRun, type RunScope } from './takeover-run/index.ts';
+import { Control } from '../../legacy/protocol/controls.ts';
+import type { PublicIpList } from '../../legacy/protocol/types/index.ts';
+import { sendControl } from './takeover-run/controls.ts';
+import { publicIpPayload } from './takeover-run/execute.ts';
+import { TakeoverRunRequests } from './takeover-run-requests.ts';
 
 const RECMODE_ACTIVE = 1;
 
@@ -24,8 +29,12 @@ export interface CtdbdDriverOptions {
   timers?: ComponentTimers;
 }
 
+/** A release of our own addresses may run the releaseip event (connections killed): generous, not unbounded. */
+const SELF_RELEASE_TIMEOUT_MS = 10_000;
+
 export class CtdbdDriver implements TakeoverDriver {
   readonly lease: TakeoverRunsLease;
+  readonly requests: TakeoverRunRequests;
   private client: LegacyClient | undefined;
   private connecting: Promise<LegacyClient> | undefined;
 
@@ -37,20 +46,39 @@ export class CtdbdDriver implements TakeoverDriver {
       sendMessage: (destnode, srvid, data) => driver.client!.sendMessage(destnode, srvid, data),
     };
     this.lease = new TakeoverRunsLease(link, opts.timers ?? realComponentTimers);
+    this.requests = new TakeoverRunRequests(link);
   }
 
-  async gather(): Promise<AllocationInput> {
-    return (await gather(await this.connected(), { log: this.opts.logger })).input;
+  async gather(scope?: RunScope): Promise<AllocationInput> {
+    const client = await this.connected();
+    // Registered on every connection (a reconnect to a restarted ctdbd loses it).
+    void this.requests.listen(client).catch((err) => this.opts.logger.warn({ err }, 'cannot listen for takeover-run requests'));
+    return (await gather(client, { log: this.opts.logger, scope })).input;
   }
 
-  async run(allocate: (input: AllocationInput) => Placement[]): Promise<RunOutcome> {
+  async run(allocate: (input: AllocationInput) => Placement[], scope?: RunScope): Promise<RunOutcome> {
     const client = await this.connected();
     // ctdbd runs its takeover runs only after a recovery; during one it refuses takeip events, and a run
     // failing there would earn a healthy node banning credits.
-    const recovering = await nodesInRecovery(client, activeNodes(await this.gather()));
+    const recovering = await nodesInRecovery(client, activeNodes(await this.gather(scope)));
     if (recovering.length > 0) return { moved: 0, deferred: `database recovery in progress on node(s) ${recovering.join(', ')}` };
-    const result = await takeoverRun({ client, log: this.opts.logger, allocate });
+    const result = await takeoverRun({ client, log: this.opts.logger, allocate, scope });
     return { moved: result.moved.length, ...(result.status !== 0 ? { error: `${result.stage ?? 'run'}: ${result.error ?? `status ${result.status}`}` } : {}) };
+  }
+
+  async releaseHosted(): Promise<string[]> {
+    const client = await this.connected();
+    const self = client.pnn;
+    const list = await sendControl(client, Control.GET_PUBLIC_IPS, self, { timeoutMs: 2000 });
+    if (!list.ok) throw new Error(`GET_PUBLIC_IPS on this node failed (status ${list.status})`);
+    const hosted = (list.value as PublicIpList).ips.filter((ip) => ip.pnn === self).map((ip) => ip.addr.address);
+    // RELEASE_IP to our own ctdbd, new owner unknown: what the takeover helper sends when nobody may host an
+    // address, so the releaseip event runs and smbd hears CTDB_SRVID_RELEASE_IP.
+    const outcomes = await Promise.all(hosted.map((ip) => sendControl(client, Control.RELEASE_IP, self,
+      { timeoutMs: SELF_RELEASE_TIMEOUT_MS, data: publicIpPayload(ip, -1) })));
+    const failed = hosted.filter((_, i) => !outcomes[i].ok);
+    if (failed.length > 0) throw new Error(`RELEASE_IP failed on this node for ${failed.join(', ')}`);
+    return hosted;
   }
 
   async close(): Promise<void> {

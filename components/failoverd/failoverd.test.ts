@@ -12,6 +12,12 @@ import type { FailoverdConfig } from './config.ts';
 import { Failoverd, type RunOutcome, type TakeoverDriver } from './failoverd.ts';
 import type { FailoverStatus } from './status.ts';
 import type { LeaseAnswer } from './takeover-lease.ts';
+import { TakeoverRunRequests } from './takeover-run-requests.ts';
+import { encodeMessagePayload } from '../../legacy/protocol/message-payloads.ts';
+import { Srvid } from '../../legacy/protocol/srvid.ts';
+import type { LegacyMessage } from '../../legacy/client/events.ts';
+import type { NodeStatus } from '../clusterd/status.ts';
+import type { RunScope } from './takeover-run/gather.ts';
 
 /** ctdbd as a takeover run sees it: nodes with flags, addresses with their reported owner. */
 class FakeCtdb implements TakeoverDriver {
@@ -22,6 +28,20 @@ class FakeCtdb implements TakeoverDriver {
   refuse = false;
   /** The next runs answer "deferred" (ctdbd in recovery). */
   deferRuns = 0;
+  /** This node (releaseHosted releases what it owns). */
+  self = 0;
+  released: string[][] = [];
+  scopes: Array<RunScope | undefined> = [];
+  /** ctdb's CLI side of takeover-run requests: replies land in `replies`. */
+  replies: Array<{ destnode: number; srvid: bigint; result: number }> = [];
+  private requestHandler: ((m: LegacyMessage) => void) | undefined;
+  readonly requests = new TakeoverRunRequests({
+    registerSrvid: async (_srvid, handler) => {
+      this.requestHandler = handler;
+      return { close: async () => undefined };
+    },
+    sendMessage: (destnode, srvid, data) => this.replies.push({ destnode, srvid, result: data.readInt32LE(0) }),
+  });
   readonly lease = {
     hold: async (nodes: readonly number[], seconds: number): Promise<LeaseAnswer> => this.answerLease(nodes, seconds),
     release: async (nodes: readonly number[]): Promise<LeaseAnswer> => this.answerLease(nodes, 0),
@@ -31,23 +51,38 @@ class FakeCtdb implements TakeoverDriver {
     for (const ip of ips) this.owners.set(ip, -1);
   }
 
-  async gather(): Promise<AllocationInput> {
+  /** What `ctdb ipreallocate` broadcasts. */
+  requestRun(pnn: number, srvid: bigint): void {
+    this.requestHandler!({ srvid: Srvid.TAKEOVER_RUN, data: encodeMessagePayload(Srvid.TAKEOVER_RUN, { pnn, srvid }) } as LegacyMessage);
+  }
+
+  async releaseHosted(): Promise<string[]> {
+    const mine = [...this.owners].filter(([, p]) => p === this.self).map(([ip]) => ip);
+    for (const ip of mine) this.owners.set(ip, -1);
+    this.released.push(mine);
+    return mine;
+  }
+
+  async gather(scope?: RunScope): Promise<AllocationInput> {
+    void this.requests.listen(this);
+    this.scopes.push(scope);
+    const silent = new Set(scope?.unreachable ?? []);
     return {
       algorithm: 'lcp2',
       tunables: { NoIPFailback: 0, NoIPTakeover: 0, NoIPHostOnAllDisabled: 0 },
       nodes: [...this.flags].map(([pnn, flags]) => ({
-        pnn, flags, runstate: 5,
+        pnn, flags: silent.has(pnn) ? flags | NodeFlag.DISCONNECTED : flags, runstate: 5,
         ips: this.ips.map((ip) => ({ ip, pnn: this.owners.get(ip) === pnn ? pnn : -1, available: true })),
       })),
     };
   }
 
-  async run(alloc: (input: AllocationInput) => Placement[]): Promise<RunOutcome> {
+  async run(alloc: (input: AllocationInput) => Placement[], scope?: RunScope): Promise<RunOutcome> {
     if (this.deferRuns > 0) {
       this.deferRuns--;
       return { moved: 0, deferred: 'database recovery in progress on node(s) 0' };
     }
-    const placement = alloc(await this.gather());
+    const placement = alloc(await this.gather(scope));
     this.executed.push(placement);
     let moved = 0;
     for (const p of placement) {
@@ -76,11 +111,16 @@ class FakeTransport implements ComponentTransport {
   handlers = new Map<string, (body: unknown, c: IncomingContext) => unknown>();
   listeners = new Map<string, (body: unknown, c: IncomingContext) => void>();
   leadership = { leader: 0 as number | null, epoch: 3 };
+  /** What clusterd says of each node (default: every node ok, with a clusterd). */
+  views = new Map<number, Partial<NodeStatus>>();
 
   constructor(readonly node: number) {}
 
   async request<T>(_dest: unknown, type: string): Promise<T> {
-    if (type === 'clusterd.subscribe' || type === 'clusterd.status') return { ...this.leadership } as T;
+    if (type === 'clusterd.subscribe' || type === 'clusterd.status') {
+      const nodes = [0, 1, 2].map((pnn) => ({ pnn, state: 'ok', clusterd: true, legacyFlags: 0, ...this.views.get(pnn) }));
+      return { ...this.leadership, node: this.node, nodes } as T;
+    }
     throw new Error(`unexpected request ${type}`);
   }
 
@@ -135,10 +175,11 @@ describe('failoverd', () => {
   async function start(mode: FailoverdConfig['mode'], node = 0, opts: { unassigned?: boolean; refuseLease?: boolean } = {}) {
     const stateDir = mkdtempSync(join(tmpdir(), 'failoverd-test-'));
     dirs.push(stateDir);
-    const config: FailoverdConfig = { mode, nodes: [0, 1, 2], checkIntervalMs: 1000, takeoverLeaseMs: 15_000, settleMs: 2000, stateDir };
+    const config: FailoverdConfig = { mode, nodes: [0, 1, 2], checkIntervalMs: 1000, takeoverLeaseMs: 15_000, settleMs: 2000, quorumLossMs: 1000, stateDir };
     const transport = new FakeTransport(node);
     const { clock, timers, fire } = fakeTimers();
     const ctdb = new FakeCtdb(IPS);
+    ctdb.self = node;
     if (!opts.unassigned) await ctdb.ctdbTakeoverRun();
     ctdb.refuse = opts.refuseLease ?? false;
     const f = new Failoverd({ config, transport, logger: silentLogger('failoverd'), timers }, ctdb);
@@ -235,7 +276,7 @@ describe('failoverd', () => {
     expect([...ctdb.owners.values()]).not.toContain(2);
     await f.stop();
     const again = new Failoverd({
-      config: { mode: 'active', nodes: [0, 1, 2], checkIntervalMs: 1000, takeoverLeaseMs: 15_000, settleMs: 0, stateDir },
+      config: { mode: 'active', nodes: [0, 1, 2], checkIntervalMs: 1000, takeoverLeaseMs: 15_000, settleMs: 0, quorumLossMs: 1000, stateDir },
       transport, logger: silentLogger('failoverd'), timers: fakeTimers().timers,
     }, ctdb);
     again.init();
@@ -263,5 +304,92 @@ describe('failoverd', () => {
     expect(s.leader).toBe(0);
     listener({ seq: 1, node: 0, kind: 'leader', reason: 'real', epoch: 4, leader: 1 }, { src: { node: 0, service: CLUSTERD_SERVICE } } as IncomingContext);
     expect((await transport.call<FailoverStatus>('failoverd.status')).leader).toBe(1);
+  });
+
+  test('quorum lost: takes nothing at once, holds its own ctdbd\'s runs off, releases what it hosts after [failoverd] quorum loss', async () => {
+    const { ctdb, transport, clock, check } = await start('active', 1);
+    await check();
+    const mine = [...ctdb.owners].filter(([, p]) => p === 1).map(([ip]) => ip);
+    expect(mine.length).toBeGreaterThan(0);
+    // Isolated: clusterd hears neither other node (and still names a leader it can no longer reach).
+    transport.views.set(0, { state: 'unreachable' });
+    transport.views.set(2, { state: 'unreachable' });
+    let s = await check();
+    expect(s.deciding).toBe(false);
+    expect(ctdb.leaseCalls).toEqual([{ nodes: [1], seconds: 15 }]);
+    expect(ctdb.released).toEqual([]);
+    clock.now += 999;
+    await check();
+    expect(ctdb.released).toEqual([]);
+    clock.now += 1;
+    await check();
+    expect(ctdb.released).toEqual([mine]);
+    expect([...ctdb.owners.values()]).not.toContain(1);
+    // Healed: a majority again, nothing released any more.
+    transport.views.clear();
+    clock.now += 5000;
+    s = await check();
+    expect(s.node).toBe(1);
+    expect(ctdb.released).toHaveLength(1);
+    transport.views.set(2, { state: 'unreachable' }); // one node lost of three: still a majority
+    clock.now += 5000;
+    await check();
+    expect(ctdb.released).toHaveLength(1);
+  });
+
+  test('a legacy-only node ctdbd lists as connected counts as reachable (a mixed cluster keeps its addresses)', async () => {
+    const { ctdb, transport, clock, check } = await start('active', 1);
+    // Nodes 0 and 2 run no clusterd (stage 0/1): clusterd judges them by ctdbd's flags alone.
+    transport.views.set(0, { clusterd: false, state: 'ok', heartbeatAgeMs: null });
+    transport.views.set(2, { clusterd: false, state: 'ok', heartbeatAgeMs: null });
+    await check();
+    clock.now += 10_000;
+    await check();
+    expect(ctdb.released).toEqual([]);
+    // Once ctdbd itself says they are gone, the quorum is lost.
+    transport.views.set(0, { clusterd: false, state: 'disconnected' });
+    transport.views.set(2, { clusterd: false, state: 'disconnected' });
+    await check();
+    clock.now += 1000;
+    await check();
+    expect(ctdb.released).toHaveLength(1);
+  });
+
+  test('the leader plans a node its clusterd cannot hear as disconnected and moves its addresses', async () => {
+    const { ctdb, transport, check } = await start('active');
+    expect([...ctdb.owners.values()]).toContain(2);
+    transport.views.set(2, { state: 'unreachable' });
+    const s = await check();
+    expect(ctdb.scopes.at(-1)).toEqual({ unreachable: [2], gatherTimeoutMs: 1000 });
+    expect(s.runs).toBe(1);
+    expect([...ctdb.owners.values()]).not.toContain(2);
+  });
+
+  test('ctdb ipreallocate / disable while active: the deciding failoverd runs, then answers with its PNN', async () => {
+    const { ctdb, check } = await start('active');
+    await check();
+    ctdb.flags.set(2, NodeFlag.PERMANENTLY_DISABLED); // `ctdb disable -n 2` set the flag, then asks for a run
+    ctdb.requestRun(2, 0xf1000000000001n);
+    ctdb.requestRun(1, 0n); // srvid 0: no reply wanted
+    const s = await check();
+    expect(s.runs).toBe(1);
+    expect([...ctdb.owners.values()]).not.toContain(2);
+    expect(ctdb.replies).toEqual([{ destnode: 2, srvid: 0xf1000000000001n, result: 0 }]);
+    // Nothing off and a request pending: a run anyway (ctdbd's runs always send IPREALLOCATED), and an answer.
+    ctdb.requestRun(0, 0xf1000000000002n);
+    await check();
+    await check(); // the check the request scheduled may have started before it arrived: one more after it
+    expect(ctdb.executed).toHaveLength(2);
+    expect(ctdb.replies.at(-1)).toEqual({ destnode: 0, srvid: 0xf1000000000002n, result: 0 });
+  });
+
+  test('takeover-run requests: a node that does not decide leaves them to the one that does', async () => {
+    const { ctdb, check } = await start('active', 1);
+    await check();
+    ctdb.requestRun(0, 0xf1000000000003n);
+    await check();
+    expect(ctdb.executed).toEqual([]);
+    expect(ctdb.replies).toEqual([]);
+    expect(ctdb.requests.count).toBe(0);
   });
 });

@@ -25,17 +25,24 @@ import { LeaderWatch, type Leadership } from './leader-watch.ts';
 import { FAILOVERD_MESSAGES } from './messages.ts';
 import type { AddressStatus, FailoverStatus, TakeoverRunSummary } from './status.ts';
 import type { TakeoverRunsLease } from './takeover-lease.ts';
+import { QuorumGuard, unreachableNodes, type QuorumState } from './quorum-guard.ts';
+import type { TakeoverRunRequest, TakeoverRunRequests } from './takeover-run-requests.ts';
+import type { RunScope } from './takeover-run/gather.ts';
 
 /** What failoverd needs from ctdbd (ctdbd-driver.ts drives the real one). */
 export interface TakeoverDriver {
   /** What a takeover run gathers (throws while ctdbd cannot be asked). */
-  gather(): Promise<AllocationInput>;
+  gather(scope?: RunScope): Promise<AllocationInput>;
   /**
    * One takeover run exactly as ctdb_takeover_helper performs it (gathering
    * afresh), with `allocate` deciding the placement.
    */
-  run(allocate: (input: AllocationInput) => Placement[]): Promise<RunOutcome>;
+  run(allocate: (input: AllocationInput) => Placement[], scope?: RunScope): Promise<RunOutcome>;
+  /** Releases every public address this node's ctdbd hosts (quorum lost); returns them. */
+  releaseHosted(): Promise<string[]>;
   readonly lease: TakeoverRunsLease;
+  /** Takeover-run requests of ctdb's CLI (`ctdb ipreallocate`, disable, enable) arriving at this node. */
+  readonly requests?: TakeoverRunRequests;
   close(): Promise<void>;
 }
 
@@ -50,6 +57,9 @@ export interface RunOutcome {
 
 /** How soon a deferred takeover run is tried again (a recovery of a few nodes lasts ~0.1-0.5 s). */
 const DEFERRED_RETRY_MS = 100;
+
+/** A node silent this long fails a check instead of blocking it for TakeoverTimeout (9 s). */
+const GATHER_TIMEOUT_MS = 1000;
 
 export interface FailoverdOptions {
   createDriver(logger: Logger): TakeoverDriver;
@@ -87,6 +97,9 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
   private lastRun: TakeoverRunSummary | null = null;
   private runs = 0;
   private stopped = false;
+  private readonly quorum: QuorumGuard;
+  private quorumState: QuorumState['kind'] = 'quorum';
+  private selfLeaseAt: number | undefined;
 
   constructor(private readonly ctx: ComponentContext<FailoverdConfig>, private readonly driver: TakeoverDriver) {
     this.config = ctx.config;
@@ -94,6 +107,11 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     this.complaints = new LimitedLog(this.log);
     this.drains = new DrainStore(this.config.stateDir);
     this.shadow = new DifferenceCounter(this.config.settleMs);
+    this.quorum = new QuorumGuard(this.config.quorumLossMs);
+    if (driver.requests) {
+      driver.requests.onRequest = (r) => this.onRunRequest(r);
+      driver.requests.onBadMessage = (bytes) => this.complaints.warn('bad-request', { bytes }, 'takeover-run request of the wrong size; ignored');
+    }
     this.watch = new LeaderWatch({
       transport: ctx.transport, timers: ctx.timers, logger: this.log,
       onChange: (l, reason) => this.onLeadership(l, reason),
@@ -135,6 +153,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
   async reconfigure(config: FailoverdConfig): Promise<void> {
     const mode = config.mode;
     this.config = { ...config, mode: this.config.mode };
+    this.quorum.setLossMs(config.quorumLossMs);
     await this.setMode(mode, 'configuration reloaded');
   }
 
@@ -172,6 +191,11 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     this.schedule(reason);
   }
 
+  private onRunRequest(r: TakeoverRunRequest): void {
+    this.log.info({ from: r.pnn, srvid: `0x${r.srvid.toString(16)}` }, 'takeover run requested');
+    this.schedule('takeover run requested');
+  }
+
   /** Runs a check soon; checks never overlap, and one asked for during a check runs right after it. */
   private schedule(reason: string): void {
     if (this.stopped) return;
@@ -199,20 +223,41 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
   }
 
   private async checkOnce(reason: string): Promise<void> {
-    const leadership = this.watch.current;
+    // Asked every check: membership is what the quorum guard and the takeover run's scope go by.
+    await this.watch.confirm();
+    const cluster = this.watch.status;
     const self = this.ctx.transport.node;
+    const quorum = this.quorum.observe(this.ctx.timers.now(), cluster, this.config.nodes);
+    if (quorum.kind !== this.quorumState) {
+      if (quorum.kind === 'quorum') this.log.info({ reason }, 'quorum regained');
+      else if (this.quorumState === 'quorum') this.log.warn({ seen: quorum.seen, nodes: this.config.nodes }, 'quorum lost: this node takes no address');
+      this.quorumState = quorum.kind;
+    }
+    const leadership = quorum.kind === 'quorum' ? this.watch.current : undefined;
     const deciding = leadership?.leader === self;
     if (deciding !== this.deciding) {
       this.log.info({ deciding, leader: leadership?.leader ?? null, epoch: leadership?.epoch ?? 0, reason }, deciding ? 'failoverd decides' : 'failoverd follows');
       this.deciding = deciding;
     }
+    if (!deciding || this.config.mode === 'shadow') {
+      // Only the deciding failoverd answers ctdb's takeover-run requests (ctdbd's recovery master does in shadow).
+      this.driver.requests?.drop();
+    }
+    if (quorum.kind !== 'quorum') {
+      this.lease = undefined;
+      this.addresses = [];
+      await this.withoutQuorum(quorum);
+      return;
+    }
+    this.selfLeaseAt = undefined;
     if (!deciding) {
       // The new leader's failoverd holds the lease from now on; ours just lapses.
       this.lease = undefined;
       this.addresses = [];
       return;
     }
-    const input = await this.driver.gather();
+    const scope: RunScope = { unreachable: unreachableNodes(cluster), gatherTimeoutMs: GATHER_TIMEOUT_MS };
+    const input = await this.driver.gather(scope);
     const plan = allocate(withDrains(input, this.drains.drained));
     const hosts = new Map(mergeReports(input).map((k) => [k.ip, k.owner]));
     this.addresses = plan.map((p) => ({ ip: p.ip, host: hosts.get(p.ip) ?? -1, plan: p.pnn }));
@@ -228,8 +273,29 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     this.shadow.update([], now);
     const connected = input.nodes.filter((n) => (n.flags & NodeFlag.DISCONNECTED) === 0).map((n) => n.pnn);
     if (!(await this.holdLease(connected, now))) return;
-    if (off.length === 0) return;
-    await this.takeoverRun(reason, leadership!);
+    if (off.length === 0 && (this.driver.requests?.count ?? 0) === 0) return;
+    await this.takeoverRun(reason, leadership!, scope);
+  }
+
+  /**
+   * Without a majority (active mode): keep this node's own ctdbd from taking
+   * addresses once the leader's lease on it lapses (its recovery daemon would
+   * run a takeover run of a one-node cluster), and after `quorum loss` ms
+   * release everything it hosts. Shadow mode: ctdbd does failover; nothing.
+   */
+  private async withoutQuorum(q: Exclude<QuorumState, { kind: 'quorum' }>): Promise<void> {
+    if (this.config.mode !== 'active') return;
+    const self = this.ctx.transport.node;
+    const now = this.ctx.timers.now();
+    if (this.selfLeaseAt === undefined || now - this.selfLeaseAt >= this.config.takeoverLeaseMs / 3) {
+      const answer = await this.driver.lease.hold([self], leaseSeconds(this.config.takeoverLeaseMs));
+      if (answer.confirmed.includes(self)) this.selfLeaseAt = now;
+    }
+    if (q.kind !== 'release') return;
+    const released = await this.driver.releaseHosted();
+    if (released.length > 0) {
+      this.log.warn({ released, withoutQuorumMs: Math.round(q.sinceMs), seen: q.seen }, 'quorum lost: released every address this node hosted');
+    }
   }
 
   /** Keeps ctdbd's takeover runs off on every connected node; false while any has not confirmed. */
@@ -260,7 +326,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     }
   }
 
-  private async takeoverRun(reason: string, acted: Leadership): Promise<void> {
+  private async takeoverRun(reason: string, acted: Leadership, scope: RunScope): Promise<void> {
     // Fenced: only while clusterd still names this node leader in the same epoch.
     const now = await this.watch.confirm();
     if (now?.leader !== this.ctx.transport.node || now.epoch !== acted.epoch) {
@@ -269,9 +335,13 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     }
     const started = this.ctx.timers.now();
     const drained = this.drains.drained;
-    const outcome = await this.driver.run((input) => allocate(withDrains(input, drained)))
+    // Requests pending now are answered by this run; later ones by the next (they may follow a flag change).
+    const requests = this.driver.requests?.take() ?? [];
+    const outcome = await this.driver.run((input) => allocate(withDrains(input, drained)), scope)
       .catch((err: Error): RunOutcome => ({ moved: 0, error: err.message }));
     const durationMs = Math.round(this.ctx.timers.now() - started);
+    if (outcome.deferred) this.driver.requests?.putBack(requests);
+    else if (requests.length > 0) this.driver.requests!.reply(requests, outcome.error ? -1 : this.ctx.transport.node);
     if (outcome.deferred) {
       this.log.debug({ reason, why: outcome.deferred }, 'takeover run deferred');
       this.retryTimer ??= this.ctx.timers.setTimeout(() => {

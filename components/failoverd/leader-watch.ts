@@ -29,6 +29,7 @@ const LOCAL_CLUSTERD: Endpoint = { node: LOCAL_NODE, service: CLUSTERD_SERVICE }
 
 export class LeaderWatch {
   private state: Leadership | undefined;
+  private lastStatus: ClusterStatus | undefined;
   private timer: unknown;
   private waitingLogged = false;
   private stopListening: (() => void) | undefined;
@@ -41,6 +42,11 @@ export class LeaderWatch {
   /** The last leadership clusterd reported; undefined while clusterd cannot be asked. */
   get current(): Leadership | undefined {
     return this.state;
+  }
+
+  /** clusterd's last full answer (membership too); undefined while clusterd cannot be asked. */
+  get status(): ClusterStatus | undefined {
+    return this.lastStatus;
   }
 
   start(): void {
@@ -69,8 +75,10 @@ export class LeaderWatch {
   async confirm(): Promise<Leadership | undefined> {
     try {
       const s = await this.opts.transport.request<ClusterStatus>(LOCAL_CLUSTERD, 'clusterd.status', {}, { timeoutMs: 1000 });
+      this.lastStatus = s;
       this.set({ leader: s.leader, epoch: s.epoch }, 'clusterd status');
     } catch {
+      this.lastStatus = undefined;
       this.set(undefined, 'clusterd does not answer');
     }
     return this.state;

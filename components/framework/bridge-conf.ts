@@ -38,6 +38,7 @@ const KEYS = {
   'failoverd/check interval': { type: ms(50, 600_000), default: 1000 },
   'failoverd/takeover lease': { type: ms(3000, 3_600_000), default: 15_000 },
   'failoverd/settle time': { type: ms(0, 600_000), default: 3000 },
+  'failoverd/quorum loss': { type: ms(0, 600_000), default: 1000 },
 } as const satisfies Record<string, { type: ValueKind; default: string | number | undefined }>;
 
 export type BridgeConfKey = keyof typeof KEYS;
@@ -54,6 +55,7 @@ export interface BridgeConfValues {
   'failoverd/check interval': number;
   'failoverd/takeover lease': number;
   'failoverd/settle time': number;
+  'failoverd/quorum loss': number;
 }
 
 export interface BridgeConf {

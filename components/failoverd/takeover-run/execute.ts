@@ -43,7 +43,7 @@ export interface PhaseTimings {
   ipreallocatedMs: number;
 }
 
-function publicIpPayload(ip: string, pnn: number): Buffer {
+export function publicIpPayload(ip: string, pnn: number): Buffer {
   const value: PublicIp = {
     pnn: pnn < 0 ? Node.UNKNOWN_PNN : pnn,
     addr: { family: ip.includes(':') ? 'inet6' : 'inet', address: ip, port: 0 },

@@ -28,13 +28,28 @@ export interface ClusterState {
   tunables: TunableList;
   /** TakeoverTimeout in ms. */
   takeoverTimeoutMs: number;
+  /** Timeout of each GET_PUBLIC_IPS (TakeoverTimeout unless a RunScope caps it). */
+  gatherTimeoutMs: number;
   nodes: NodeAndFlags[];
   connected: number[];
   active: number[];
 }
 
 /** Step 1: tunables and node map. Throws TakeoverRunError (tunables, nodemap, nodes). */
-export async function readClusterState(client: TakeoverClient, initialTimeoutS = INITIAL_TAKEOVER_TIMEOUT_S): Promise<ClusterState> {
+/**
+ * Beyond the helper (failoverd only): nodes clusterd cannot hear, which
+ * ctdbd may still list as connected for its keepalive timeout, are planned
+ * as disconnected (not asked, not released from); and asking for the public
+ * addresses gives up after `gatherTimeoutMs` rather than TakeoverTimeout, so
+ * a silent node fails a check in about a second instead of blocking it.
+ */
+export interface RunScope {
+  unreachable?: readonly number[];
+  gatherTimeoutMs?: number;
+}
+
+export async function readClusterState(client: TakeoverClient, initialTimeoutS = INITIAL_TAKEOVER_TIMEOUT_S,
+  scope: RunScope = {}): Promise<ClusterState> {
   const localPnn = client.pnn;
   const tun = await sendControl(client, Control.GET_ALL_TUNABLES, localPnn, { timeoutMs: initialTimeoutS * 1000 });
   if (!tun.ok) throw new TakeoverRunError('tunables', tun.status, 'control GET_ALL_TUNABLES failed');
@@ -42,13 +57,16 @@ export async function readClusterState(client: TakeoverClient, initialTimeoutS =
   const takeoverTimeoutMs = tunables.TakeoverTimeout * 1000;
   const map = await sendControl(client, Control.GET_NODEMAP, localPnn, { timeoutMs: takeoverTimeoutMs });
   if (!map.ok) throw new TakeoverRunError('nodemap', map.status, `control GET_NODEMAP to node ${localPnn} failed`);
-  const nodes = (map.value as NodeMap).nodes;
+  const silent = new Set(scope.unreachable ?? []);
+  const nodes = (map.value as NodeMap).nodes
+    .map((n) => (silent.has(n.pnn) && n.pnn !== localPnn ? { ...n, flags: n.flags | NodeFlag.DISCONNECTED } : n));
   const connected = nodes.filter((n) => (n.flags & NodeFlag.DISCONNECTED) === 0).map((n) => n.pnn);
   const active = nodes.filter((n) => (n.flags & NodeFlag.INACTIVE) === 0).map((n) => n.pnn);
   // The helper reports "no memory" here: its node lists come out empty.
   if (connected.length === 0) throw new TakeoverRunError('nodes', Errno.ENOMEM, 'no connected node');
   if (active.length === 0) throw new TakeoverRunError('nodes', Errno.ENOMEM, 'no active node');
-  return { localPnn, tunables, takeoverTimeoutMs, nodes, connected, active };
+  const gatherTimeoutMs = Math.min(takeoverTimeoutMs, scope.gatherTimeoutMs ?? takeoverTimeoutMs);
+  return { localPnn, tunables, takeoverTimeoutMs, gatherTimeoutMs, nodes, connected, active };
 }
 
 /**
@@ -60,7 +78,7 @@ export async function readClusterState(client: TakeoverClient, initialTimeoutS =
  */
 export async function gatherPublicIps(client: TakeoverClient, state: ClusterState, credits: BanCredits,
   opts: { forceRebalanceNodes?: number[]; log?: Logger } = {}): Promise<AllocationInput> {
-  const timeoutMs = state.takeoverTimeoutMs;
+  const timeoutMs = state.gatherTimeoutMs;
   const known = await sendControlMulti(client, Control.GET_PUBLIC_IPS, state.connected, { timeoutMs });
   if (known.status !== 0) {
     if (known.failedPnn !== undefined) credits.add(known.failedPnn);
@@ -98,8 +116,8 @@ export async function gatherPublicIps(client: TakeoverClient, state: ClusterStat
 }
 
 /** Both steps, for callers that want only the input (shadow comparisons); credits are dropped. */
-export async function gather(client: TakeoverClient, opts: { forceRebalanceNodes?: number[]; log?: Logger } = {}):
+export async function gather(client: TakeoverClient, opts: { forceRebalanceNodes?: number[]; log?: Logger; scope?: RunScope } = {}):
   Promise<{ state: ClusterState; input: AllocationInput }> {
-  const state = await readClusterState(client);
+  const state = await readClusterState(client, INITIAL_TAKEOVER_TIMEOUT_S, opts.scope);
   return { state, input: await gatherPublicIps(client, state, new BanCredits(), opts) };
 }

@@ -7,7 +7,7 @@ import { BanCredits } from './ban-credits.ts';
 import type { TakeoverClient } from './controls.ts';
 import { TakeoverRunDisconnectedError, TakeoverRunError, type TakeoverStage } from './errors.ts';
 import { executePlan, ipreallocatedPhase, type ControlFailure, type PhaseTimings } from './execute.ts';
-import { gatherPublicIps, INITIAL_TAKEOVER_TIMEOUT_S, readClusterState } from './gather.ts';
+import { gatherPublicIps, INITIAL_TAKEOVER_TIMEOUT_S, readClusterState, type RunScope } from './gather.ts';
 import { canHostIps, movesOf, planIpreallocatedOnly, planTakeoverRun, type Move, type TakeoverPlan } from './plan.ts';
 
 /**
@@ -31,6 +31,8 @@ export interface TakeoverRunOptions {
   initialTimeoutS?: number;
   /** The allocation (default: ctdbd's, allocation/). */
   allocate?: (input: AllocationInput) => Placement[];
+  /** failoverd's additions: silent nodes planned as disconnected, a shorter gathering timeout (gather.ts). */
+  scope?: RunScope;
 }
 
 export interface TakeoverRunResult {
@@ -68,7 +70,7 @@ export async function takeoverRun(opts: TakeoverRunOptions): Promise<TakeoverRun
   };
   let enableBans = false;
   try {
-    const state = await readClusterState(client, opts.initialTimeoutS ?? INITIAL_TAKEOVER_TIMEOUT_S);
+    const state = await readClusterState(client, opts.initialTimeoutS ?? INITIAL_TAKEOVER_TIMEOUT_S, opts.scope);
     enableBans = state.tunables.EnableBans !== 0;
     // Until allocation starts, a jump to IPREALLOCATED has 3 x TakeoverTimeout from here.
     let deadlineMs = now() + 3 * state.takeoverTimeoutMs;
