@@ -27,6 +27,8 @@ export interface SupervisedChild {
 export interface ServiceSpawner {
   /** Resolves once the service is ready (or throws, leaving nothing behind). */
   spawn(node: LocalClusterNode, service: BridgeService, transportSocket: string): Promise<SupervisedChild>;
+  /** The service an earlier process started and left running (detached-spawner.ts), if any. */
+  adopt?(node: LocalClusterNode, service: BridgeService, transportSocket: string): Promise<SupervisedChild | undefined>;
 }
 
 /** Runs `ctdb-bridge failover drain` for the node; throws when it fails. */
@@ -97,6 +99,7 @@ export class LocalClusterServiceManager implements ServiceManager {
       for (const s of startOrder(service)) {
         if (s !== service) await this.start(pnn, s);
       }
+      await this.adopt(pnn, service);
       if (this.running(pnn, service)) return;
       this.children.set(key(pnn, service), await this.spawner.spawn(node, service, this.transportSocket(pnn)));
     });
@@ -105,7 +108,7 @@ export class LocalClusterServiceManager implements ServiceManager {
   async stop(pnn: number, service: BridgeService): Promise<void> {
     this.node(pnn);
     return this.serially(pnn, service, async () => {
-      const child = this.children.get(key(pnn, service));
+      const child = await this.adopt(pnn, service);
       if (!child) return;
       if (SERVICE_FACTS[service].drainsOnStop && this.opts.drain !== false && child.exit() === undefined) {
         const drain = this.opts.drain ?? cliDrain();
@@ -119,7 +122,7 @@ export class LocalClusterServiceManager implements ServiceManager {
 
   async status(pnn: number, service: BridgeService): Promise<ServiceStatus> {
     this.node(pnn);
-    const child = this.children.get(key(pnn, service));
+    const child = await this.adopt(pnn, service);
     if (!child) return { pnn, service, state: 'stopped', pid: null };
     const exit = child.exit();
     return exit === undefined
@@ -138,6 +141,16 @@ export class LocalClusterServiceManager implements ServiceManager {
     for (const service of order) {
       await Promise.all(this.opts.cluster.nodes.map((n) => this.stop(n.pnn, service)));
     }
+  }
+
+  /** The tracked child, or one the spawner adopts from an earlier process. */
+  private async adopt(pnn: number, service: BridgeService): Promise<SupervisedChild | undefined> {
+    const k = key(pnn, service);
+    const tracked = this.children.get(k);
+    if ((tracked && tracked.exit() === undefined) || !this.spawner.adopt) return tracked;
+    const adopted = await this.spawner.adopt(this.node(pnn), service, this.transportSocket(pnn));
+    if (adopted) this.children.set(k, adopted);
+    return adopted ?? tracked;
   }
 
   private running(pnn: number, service: BridgeService): boolean {

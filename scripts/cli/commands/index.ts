@@ -17,6 +17,7 @@ const registrations: Array<{ names: string[]; load: () => Promise<Register> }> =
   { names: ['legacy'], load: async () => (await import('./legacy.ts')).registerLegacy },
   { names: ['start'], load: async () => (await import('./start.ts')).registerStart },
   { names: ['cluster'], load: async () => (await import('./cluster.ts')).registerCluster },
+  { names: ['upgrade'], load: async () => (await import('./upgrade.ts')).registerUpgrade },
   { names: ['service'], load: async () => (await import('./service.ts')).registerService },
   { names: ['clusterd', 'failoverd', 'components'], load: async () => (await import('./components.ts')).registerComponents },
   { names: ['failover'], load: async () => {
