@@ -9,6 +9,8 @@ import type { PacketSink } from './messaging.ts';
 import { ClientPids } from './client-pids.ts';
 import { socketInode, type SsRunner } from './peer-cred.ts';
 import { batchWrite, beginDispatch, endDispatch, type BatchTarget } from './write-batch.ts';
+import { EAGER_PACKET_LIMIT } from '../protocol/partial-packet.ts';
+import { MemoryReclaimer } from './reclaim.ts';
 
 /**
  * The daemon's unix-socket face (behaviour.md §1): any number of clients,
@@ -33,6 +35,8 @@ export interface ClientFaceOptions {
   budget?: MemoryBudget;
   /** Test hook for the peer-pid lookup (default: client-pids.ts's ss helper). */
   ss?: SsRunner;
+  /** Collects the read buffers a client left behind by streaming a big packet it never finished (default: V8's full collection). */
+  reclaimer?: MemoryReclaimer;
 }
 
 export class ClientConn implements PacketSink, BatchTarget {
@@ -101,12 +105,18 @@ export class ClientConn implements PacketSink, BatchTarget {
 
   /** The budget disconnects us (it logged why): our partial packet's memory goes back at once. */
   private evicted(): void {
-    this.stream.release();
+    this.dropPartial();
     this.close();
   }
 
   private released(): void {
     this.face.budget.unregister(this.account);
+    this.dropPartial();
+  }
+
+  /** A big packet left unfinished also left as many bytes of read buffers as garbage (reclaim.ts). */
+  private dropPartial(): void {
+    if (this.stream.heldBytes > EAGER_PACKET_LIMIT) this.face.reclaimer.schedule();
     this.stream.release();
   }
 }
@@ -119,10 +129,12 @@ export class ClientFace {
   private server: Server | undefined;
   private readonly maxPacketSize: number;
   readonly budget: MemoryBudget;
+  readonly reclaimer: MemoryReclaimer;
 
   constructor(readonly opts: ClientFaceOptions) {
     this.log = opts.logger;
     this.budget = opts.budget ?? new MemoryBudget({}, this.log);
+    this.reclaimer = opts.reclaimer ?? new MemoryReclaimer();
     this.maxPacketSize = opts.maxPacketSize ?? this.budget.limits.maxClientPacket;
     this.pids = new ClientPids({ logger: this.log, ss: opts.ss, socketPath: opts.socketPath, inodeOf: (c) => socketInode(c.socket) });
   }
@@ -168,6 +180,7 @@ export class ClientFace {
 
   async stop(): Promise<void> {
     this.pids.stop();
+    this.reclaimer.stop();
     for (const c of this.clients) c.close();
     const server = this.server;
     this.server = undefined;

@@ -7,7 +7,7 @@ import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
  * cluster and `ctdb-bridge start` spawn every daemon with these; a systemd
  * unit should do the same, e.g.
  *
- *   Environment=MALLOC_ARENA_MAX=2
+ *   Environment=MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536
  *   ExecStart=/usr/bin/node --max-semi-space-size=1 --single-threaded /usr/lib/node_modules/ctdb-bridge/scripts/bin/ctdb-bridge.mjs node --config /etc/ctdb
  *
  * Measured by scripts/bench/node-memory.ts (idle, and after 1M messages).
@@ -27,9 +27,15 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', 
 /**
  * Environment. MALLOC_ARENA_MAX=2: glibc gives each thread that allocates
  * its own arena (Node has a handful: V8 platform workers, libuv pool), and
- * memory freed in an arena is rarely handed back.
+ * memory freed in an arena is rarely handed back. mmap_threshold=64 KiB:
+ * every socket read gets a 64 KiB buffer; from malloc's heap, a burst of them
+ * leaves it fragmented and grown for good (+28 MiB RSS after the hostile
+ * "partial big packets" attack), mapped on their own they go back to the
+ * kernel when freed (messages/s unchanged, scripts/bench/node-memory.ts).
  */
-export const DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+export const DAEMON_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2', GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536',
+};
 
 /** How a daemon process is started (injectable: benchmarks compare builds and settings). */
 export interface DaemonRuntime {
