@@ -45,7 +45,28 @@ describe('message registry', () => {
     expect(() => createRegistry().define({ type: 'NoDots', versions: { 1: { body: {} } } })).toThrow(/type name/);
     expect(() => createRegistry().define({ type: 'a.b', versions: { 0: { body: {} } } })).toThrow(/version/);
     expect(() => createRegistry().define({ type: 'transport.ping', versions: { 1: { body: {} } } })).toThrow(/already/);
-    expect(() => createRegistry().define({ type: 'a.b', versions: { 1: { body: { type: 'object', bogusKeyword: 1 } } } })).toThrow();
+    const bad = createRegistry().define({ type: 'a.b', versions: { 1: { body: { type: 'object', bogusKeyword: 1 } } } });
+    expect(() => bad.compileAll()).toThrow(/bogusKeyword/);
+    expect(() => bad.validate('a.b', 1, 'body', {})).toThrow(/bogusKeyword/);
+  });
+
+  it('compiles each schema on its first use, with the same verdicts as compiled up front', () => {
+    const defs = [{ type: 'demo.lazy', versions: { 1: { body: { type: 'object', properties: { n: { type: 'integer', minimum: 1 } }, required: ['n'] }, reply: { type: 'boolean' } } } }];
+    const lazy = createRegistry(defs);
+    const eager = createRegistry(defs).compileAll();
+    const bodies = [{ n: 1 }, { n: 0 }, { n: 'x' }, {}, null, { n: 2, more: true }];
+    for (const registry of [lazy, eager]) {
+      const verdicts = bodies.map((b) => { try { registry.validate('demo.lazy', 1, 'body', b); return 'ok'; } catch (err) { return (err as Error).constructor.name; } });
+      expect(verdicts).toEqual(['ok', 'InvalidPayloadError', 'InvalidPayloadError', 'InvalidPayloadError', 'InvalidPayloadError', 'ok']);
+      expect(() => registry.validate('demo.lazy', 1, 'reply', true)).not.toThrow();
+      expect(() => registry.validate('demo.lazy', 1, 'reply', 1)).toThrow(/reply: data must be boolean/);
+    }
+    // A bad schema is not compiled (nor reported) until used: define() accepts it.
+    expect(() => createRegistry().define({ type: 'demo.later', versions: { 1: { body: { type: 'nonsense' } } } })).not.toThrow();
+  });
+
+  it('has core schemas that all compile', () => {
+    expect(() => createRegistry().compileAll()).not.toThrow();
   });
 
   it('lists the core types', () => {

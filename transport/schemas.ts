@@ -2,7 +2,8 @@
 // schema of its type and payload version. Components define their own types
 // on a registry created with createRegistry() (which holds the core types).
 
-import { Ajv, type SchemaObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, SchemaObject, ValidateFunction } from 'ajv';
 import { InvalidPayloadError, UnknownMessageTypeError, VersionMismatchError, WIRE_ERROR_CODES } from './errors.ts';
 
 /** Type names: dotted lowercase words, e.g. "transport.ping", "clusterd.leader-changed". */
@@ -23,9 +24,32 @@ export interface MessageDefinition {
 
 export type SchemaPart = 'body' | 'reply';
 
+/**
+ * One version's schemas; each is compiled on its first use (compileAll()
+ * does them all now). Compiling every type up front cost a daemon ~2 MB of
+ * generated code for types it never sees (a component defines dozens).
+ */
 interface CompiledVersion {
-  body: ValidateFunction;
+  schemas: MessageSchemas;
+  body?: ValidateFunction;
   reply?: ValidateFunction;
+}
+
+/**
+ * One Ajv for every registry in the process: a component process holds the
+ * registries of its host and its transport client, which share the core
+ * types; Ajv's cache (keyed by schema object) compiles a shared schema once.
+ * Created, and the ajv package loaded, on first use: a process that never
+ * validates a payload does not hold ajv's code. No schema has an $id, so no
+ * two can collide.
+ */
+let sharedAjv: Ajv | undefined;
+function ajv(): Ajv {
+  if (!sharedAjv) {
+    const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    sharedAjv = new AjvClass({ strict: true, allErrors: false });
+  }
+  return sharedAjv;
 }
 
 const envelopeSchema: SchemaObject = {
@@ -61,14 +85,19 @@ function isEnvelope(value: unknown, known: Map<string, unknown>): value is Envel
   return keys === 2 && typeof type === 'string' && (known.has(type) || (type.length <= 128 && TYPE_NAME.test(type)));
 }
 
+/** Compiled on the first bad envelope (a good one never needs Ajv). */
+let envelopeCheck: ValidateFunction<Envelope> | undefined;
+
 export class MessageRegistry {
-  private readonly ajv = new Ajv({ strict: true, allErrors: false });
   private readonly types = new Map<string, Map<number, CompiledVersion>>();
-  private readonly envelope = this.ajv.compile<Envelope>(envelopeSchema);
   /** type -> newest version, kept by define(): latest() runs for every packet sent. */
   private readonly newest = new Map<string, number>();
 
-  /** Adds a type (or new versions of a known type). Throws on bad names, versions or schemas. */
+  /**
+   * Adds a type (or new versions of a known type). Throws on bad names and
+   * versions; a bad schema throws where it is first compiled (compileAll()
+   * checks every schema now).
+   */
   define(def: MessageDefinition): this {
     if (!new RegExp(TYPE_NAME_PATTERN).test(def.type) || def.type.length > 128) {
       throw new Error(`bad message type name ${JSON.stringify(def.type)}`);
@@ -80,10 +109,7 @@ export class MessageRegistry {
         throw new Error(`bad payload version ${key} for ${def.type}`);
       }
       if (versions.has(version)) throw new Error(`${def.type} version ${version} is already defined`);
-      versions.set(version, {
-        body: this.ajv.compile(schemas.body),
-        reply: schemas.reply ? this.ajv.compile(schemas.reply) : undefined,
-      });
+      versions.set(version, { schemas });
     }
     this.types.set(def.type, versions);
     this.newest.set(def.type, Math.max(...versions.keys()));
@@ -106,7 +132,7 @@ export class MessageRegistry {
   }
 
   expectsReply(type: string, version: number): boolean {
-    return this.compiled(type, version).reply !== undefined;
+    return this.compiled(type, version).schemas.reply !== undefined;
   }
 
   /** Every type with its versions (for the version reply and status). */
@@ -119,16 +145,29 @@ export class MessageRegistry {
   /** Throws UnknownMessageTypeError, VersionMismatchError or InvalidPayloadError. */
   validate(type: string, version: number, part: SchemaPart, value: unknown): void {
     const compiled = this.compiled(type, version);
-    const check = part === 'body' ? compiled.body : compiled.reply;
-    if (!check) throw new InvalidPayloadError(type, `${type} is a one-way message type and has no reply`);
-    if (!check(value)) throw new InvalidPayloadError(type, `${part}: ${this.ajv.errorsText(check.errors)}`);
+    const schema = compiled.schemas[part];
+    if (!schema) throw new InvalidPayloadError(type, `${type} is a one-way message type and has no reply`);
+    const check = (compiled[part] ??= ajv().compile(schema));
+    if (!check(value)) throw new InvalidPayloadError(type, `${part}: ${ajv().errorsText(check.errors)}`);
+  }
+
+  /** Compiles every schema not compiled yet (throws on the first bad one): for tests that want all checked now. */
+  compileAll(): this {
+    for (const versions of this.types.values()) {
+      for (const compiled of versions.values()) {
+        compiled.body ??= ajv().compile(compiled.schemas.body);
+        if (compiled.schemas.reply) compiled.reply ??= ajv().compile(compiled.schemas.reply);
+      }
+    }
+    return this;
   }
 
   /** Checks the {type, body} envelope shape. */
   validateEnvelope(value: unknown): asserts value is Envelope {
     // Checked by hand first (same rules as envelopeSchema); ajv runs only to word the error.
     if (isEnvelope(value, this.types)) return;
-    if (!this.envelope(value)) throw new InvalidPayloadError('', `envelope: ${this.ajv.errorsText(this.envelope.errors)}`);
+    envelopeCheck ??= ajv().compile<Envelope>(envelopeSchema);
+    if (!envelopeCheck(value)) throw new InvalidPayloadError('', `envelope: ${ajv().errorsText(envelopeCheck.errors)}`);
   }
 
   private compiled(type: string, version: number): CompiledVersion {

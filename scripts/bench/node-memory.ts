@@ -1,9 +1,10 @@
 // Resident memory of one node's daemon, ours against Debian's ctdbd 4.17
 // (issue 12: ours <= 64 MB idle and flat within 10% after 1M messages;
-// transportd <= 50 MB idle). In one run: an embedded 2-node cluster and a
-// real 2-node cluster on their own loopback addresses, a transportd (tunnel
-// uplink) on node 0 of each; RSS (/proc/PID/status VmRSS) of node 0's daemon
-// and of the transportd after settling idle; then N REQ_MESSAGEs through each
+// transportd and each component <= 50 MB idle). In one run: an embedded
+// 2-node cluster and a real 2-node cluster on their own loopback addresses,
+// a transportd (tunnel uplink), clusterd and failoverd on node 0 of each;
+// RSS (/proc/PID/status VmRSS) of node 0's daemon and of the bridge daemons
+// after settling idle (--messages 0 stops there); then N REQ_MESSAGEs through each
 // cluster (client A on node 0 -> SRVID of client B on node 1, or both on
 // node 0 with --path same; a window of unacknowledged messages in flight,
 // messages/s reported) and RSS again after 5 s idle.
@@ -58,7 +59,8 @@ const { values: args } = parseArgs({
 });
 
 const TARGET_NODE_MB = 64;
-const TARGET_TRANSPORTD_MB = 50;
+/** transportd and each component daemon. */
+const TARGET_BRIDGE_DAEMON_MB = 50;
 const FLAT_PCT = 10;
 
 // ------------------------------------------------------------------ memory
@@ -111,11 +113,15 @@ interface Variant {
 interface Measured {
   variant: string;
   daemonPid: number;
-  transportdPid: number;
+  bridge: BridgeDaemons;
   idle: Memory;
   transportdIdle: Memory;
+  clusterdIdle: Memory;
+  failoverdIdle: Memory;
   after?: Memory;
   transportdAfter?: Memory;
+  clusterdAfter?: Memory;
+  failoverdAfter?: Memory;
   messagesPerSecond?: number;
   trafficSeconds?: number;
 }
@@ -148,11 +154,9 @@ function createCluster(v: Variant, dir: string): LocalCluster & { killAllNow(): 
 
 // ------------------------------------------------------------- transportd
 
-/** One transportd on the tunnel uplink; resolves with its PID once it says it listens. */
-async function startTransportd(runtime: DaemonRuntime, ctdbSocket: string, dir: string): Promise<number> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const socket = join(dir, 'transportd.socket');
-  const child = spawn(process.execPath, daemonArgv(['transportd', '--uplink', 'tunnel', '--ctdb-socket', ctdbSocket, '--socket', socket, '--node', '0'], runtime), {
+/** One bridge daemon (`ctdb-bridge <command> ...`); resolves with its PID once its stderr matches `ready`. */
+async function startDaemon(runtime: DaemonRuntime, command: string[], ready: RegExp): Promise<number> {
+  const child = spawn(process.execPath, daemonArgv(command, runtime), {
     stdio: ['ignore', 'ignore', 'pipe'], env: daemonEnv({ ...process.env, CTDB_BRIDGE_LOG_LEVEL: 'warn' }, runtime),
   });
   const pid = child.pid!;
@@ -162,10 +166,10 @@ async function startTransportd(runtime: DaemonRuntime, ctdbSocket: string, dir: 
     await new Promise<void>((resolve, reject) => {
       child.stderr.on('data', (c: Buffer) => {
         tail = (tail + c.toString()).slice(-2000);
-        if (/transportd node \d+ listening on /.test(tail)) resolve();
+        if (ready.test(tail)) resolve();
       });
-      child.once('exit', (code, sig) => reject(new Error(`transportd exited (${sig ?? code}): ${tail.trim()}`)));
-      timer = setTimeout(() => reject(new Error(`transportd not ready in 20 s: ${tail.trim()}`)), 20_000);
+      child.once('exit', (code, sig) => reject(new Error(`${command[0]} exited (${sig ?? code}): ${tail.trim()}`)));
+      timer = setTimeout(() => reject(new Error(`${command[0]} not ready in 20 s: ${tail.trim()}`)), 20_000);
     });
   } catch (err) {
     await killAll([pid]);
@@ -173,7 +177,27 @@ async function startTransportd(runtime: DaemonRuntime, ctdbSocket: string, dir: 
   } finally {
     clearTimeout(timer);
   }
+  child.stderr.resume(); // keep draining: a full pipe would block the daemon
   return pid;
+}
+
+/** Node 0's bridge daemons: a transportd on the tunnel uplink, then clusterd and failoverd attached to it. */
+async function startBridgeDaemons(runtime: DaemonRuntime, node: LocalCluster['nodes'][number], dir: string): Promise<BridgeDaemons> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const socket = join(dir, 'transportd.socket');
+  const transportd = await startDaemon(runtime,
+    ['transportd', '--uplink', 'tunnel', '--ctdb-socket', node.socketPath, '--socket', socket, '--node', String(node.pnn)],
+    /transportd node \d+ listening on /);
+  const component = (name: string) => startDaemon(runtime,
+    [name, '--base', node.base, '--ctdb-socket', node.socketPath, '--socket', socket], new RegExp(`${name} node \\d+ attached to transportd`));
+  const [clusterd, failoverd] = await Promise.all([component('clusterd'), component('failoverd')]);
+  return { transportd, clusterd, failoverd };
+}
+
+interface BridgeDaemons {
+  transportd: number;
+  clusterd: number;
+  failoverd: number;
 }
 
 async function stopProcess(pid: number): Promise<void> {
@@ -194,7 +218,7 @@ interface Live {
   cluster: LocalCluster & { killAllNow(): void };
   dir: string;
   daemonPid: number;
-  transportdPid?: number;
+  bridge?: BridgeDaemons;
 }
 
 async function main(): Promise<void> {
@@ -204,8 +228,8 @@ async function main(): Promise<void> {
   const receiverNode = args.path === 'same' ? 0 : 1;
   const window = messageWindow(size);
   const live: Live[] = [];
-  const transportds: number[] = [];
-  const release = killOnExit([{ killAllNow: () => { for (const l of live) l.cluster.killAllNow(); for (const p of transportds) signal(p, 'SIGKILL'); } }]);
+  const bridgePids: number[] = [];
+  const release = killOnExit([{ killAllNow: () => { for (const l of live) l.cluster.killAllNow(); for (const p of bridgePids) signal(p, 'SIGKILL'); } }]);
   const results: Measured[] = [];
   try {
     for (const v of variants()) {
@@ -221,18 +245,20 @@ async function main(): Promise<void> {
       process.stderr.write(`${v.name}: 2-node cluster up in ${Date.now() - t} ms, node 0 pid ${pid}\n`);
     }
     for (const l of live) {
-      l.transportdPid = await startTransportd(l.variant.runtime, l.cluster.nodes[0].socketPath, join(l.dir, 'transportd'));
-      transportds.push(l.transportdPid);
+      l.bridge = await startBridgeDaemons(l.variant.runtime, l.cluster.nodes[0], join(l.dir, 'bridge'));
+      bridgePids.push(l.bridge.transportd, l.bridge.clusterd, l.bridge.failoverd);
     }
     process.stderr.write(`idle ${idleMs / 1000} s...\n`);
     await sleep(idleMs);
     for (const l of live) {
       results.push({
-        variant: l.variant.name, daemonPid: l.daemonPid, transportdPid: l.transportdPid!,
-        idle: memoryOf(l.daemonPid), transportdIdle: memoryOf(l.transportdPid!),
+        variant: l.variant.name, daemonPid: l.daemonPid, bridge: l.bridge!,
+        idle: memoryOf(l.daemonPid), transportdIdle: memoryOf(l.bridge!.transportd),
+        clusterdIdle: memoryOf(l.bridge!.clusterd), failoverdIdle: memoryOf(l.bridge!.failoverd),
       });
     }
     for (const [i, l] of live.entries()) {
+      if (count === 0) break; // idle figures only
       const sender = await openClient(l.cluster, 0);
       const receiver = await openClient(l.cluster, receiverNode);
       const t = Date.now();
@@ -247,10 +273,12 @@ async function main(): Promise<void> {
       await sleep(idleMs);
       if (!isAlive(l.daemonPid)) throw new Error(`${l.variant.name}: node 0 daemon died under traffic`);
       results[i].after = memoryOf(l.daemonPid);
-      results[i].transportdAfter = memoryOf(l.transportdPid!);
+      results[i].transportdAfter = memoryOf(l.bridge!.transportd);
+      results[i].clusterdAfter = memoryOf(l.bridge!.clusterd);
+      results[i].failoverdAfter = memoryOf(l.bridge!.failoverd);
     }
   } finally {
-    for (const p of transportds) await stopProcess(p);
+    for (const p of bridgePids) await stopProcess(p);
     for (const l of live) {
       await l.cluster.down().catch((err: Error) => process.stderr.write(`${l.variant.name}: down failed: ${err.message}\n`));
       await rm(l.dir, { recursive: true, force: true });
@@ -267,11 +295,13 @@ function report(results: Measured[], run: { count: number; size: number; path: s
   }
   const mb = (k: number | undefined) => (k === undefined || Number.isNaN(k) ? '-' : (k / 1024).toFixed(1));
   const pct = (a: number, b: number | undefined) => (b === undefined ? '-' : `${(((b - a) / a) * 100).toFixed(1)}%`);
-  const head = ['variant', 'idle RSS', 'anon', 'PSS', 'tree', 'after RSS', 'change', 'peak (HWM)', 'msgs/s', 'transportd idle', 't-d anon', 't-d after'];
+  const head = ['variant', 'idle RSS', 'anon', 'PSS', 'tree', 'after RSS', 'change', 'peak (HWM)', 'msgs/s', 'transportd idle', 't-d anon', 't-d after',
+    'clusterd idle', 'c-d after', 'failoverd idle', 'f-d after'];
   const rows = results.map((r) => [
     r.variant, mb(r.idle.rssKiB), mb(r.idle.anonKiB), mb(r.idle.pssKiB), mb(r.idle.treeKiB), mb(r.after?.rssKiB),
     pct(r.idle.rssKiB, r.after?.rssKiB), mb(r.after?.hwmKiB), r.messagesPerSecond ? Math.round(r.messagesPerSecond).toString() : '-',
     mb(r.transportdIdle.rssKiB), mb(r.transportdIdle.anonKiB), mb(r.transportdAfter?.rssKiB),
+    mb(r.clusterdIdle.rssKiB), mb(r.clusterdAfter?.rssKiB), mb(r.failoverdIdle.rssKiB), mb(r.failoverdAfter?.rssKiB),
   ]);
   const table = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...table.map((row) => row[i].length)));
@@ -288,9 +318,9 @@ function report(results: Measured[], run: { count: number; size: number; path: s
   if (real) process.stdout.write(`ctdbd tree (main + recovery and event daemons): idle ${mb(real.idle.treeKiB)} MB\n`);
   const idleOk = ours.idle.rssKiB / 1024 <= TARGET_NODE_MB;
   const flat = ours.after ? Math.abs(ours.after.rssKiB - ours.idle.rssKiB) / ours.idle.rssKiB * 100 <= FLAT_PCT : false;
-  const tdOk = ours.transportdIdle.rssKiB / 1024 <= TARGET_TRANSPORTD_MB;
+  const small = (m: Memory) => (m.rssKiB / 1024 <= TARGET_BRIDGE_DAEMON_MB ? 'met' : 'NOT met');
   process.stdout.write(`targets: node idle <= ${TARGET_NODE_MB} MB ${idleOk ? 'met' : 'NOT met'}; flat within ${FLAT_PCT}% ${flat ? 'met' : 'NOT met'}; `
-    + `transportd idle <= ${TARGET_TRANSPORTD_MB} MB ${tdOk ? 'met' : 'NOT met'}\n`);
+    + `idle <= ${TARGET_BRIDGE_DAEMON_MB} MB: transportd ${small(ours.transportdIdle)}, clusterd ${small(ours.clusterdIdle)}, failoverd ${small(ours.failoverdIdle)}\n`);
 }
 
 await main();
