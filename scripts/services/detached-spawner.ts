@@ -93,6 +93,8 @@ export class DetachedSpawner implements ServiceSpawner {
     if (proc.pid === undefined) throw new DetachedStartError(service, node.pnn, 'spawn failed');
     proc.unref();
     const pid = proc.pid;
+    // Recorded before it is ready: a run killed while waiting leaves it adoptable, never unowned.
+    await writeFile(pidFilePath(node, service), `${pid}\n`);
     const child = this.child(node, service, pid);
     const deadline = Date.now() + (this.opts.startTimeoutMs ?? 15_000);
     for (;;) {
@@ -105,7 +107,6 @@ export class DetachedSpawner implements ServiceSpawner {
       }
       await sleep(25);
     }
-    await writeFile(pidFilePath(node, service), `${pid}\n`);
     return child;
   }
 

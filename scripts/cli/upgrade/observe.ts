@@ -14,7 +14,6 @@ import {
 import { SOFTWARE_VERSION } from '../../../transport/version.ts';
 import { CLUSTERD_SERVICE, FAILOVERD_SERVICE } from '../../../components/framework/services.ts';
 import { BUILTIN_COMPONENT_MESSAGES } from '../../../components/framework/builtin-messages.ts';
-import { CLUSTERD_MESSAGES } from '../../../components/clusterd/messages.ts';
 import { FAILOVERD_MESSAGES } from '../../../components/failoverd/messages.ts';
 import type { ClusterStatus } from '../../../components/clusterd/status.ts';
 import type { FailoverStatus } from '../../../components/failoverd/status.ts';
@@ -38,7 +37,8 @@ export interface ObserveDeps {
   timeoutMs: number;
 }
 
-export const UPGRADE_REGISTRY = () => createRegistry([...BUILTIN_COMPONENT_MESSAGES, ...CLUSTERD_MESSAGES, ...FAILOVERD_MESSAGES]);
+// failoverd's messages include the clusterd.status it asks.
+export const UPGRADE_REGISTRY = () => createRegistry([...BUILTIN_COMPONENT_MESSAGES, ...FAILOVERD_MESSAGES]);
 
 async function nodeMap(deps: ObserveDeps): Promise<Array<{ pnn: number; flags: number }>> {
   const errors: string[] = [];

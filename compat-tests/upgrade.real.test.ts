@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { appendFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { startRealSuiteCluster, type RealSuiteCluster } from './support/suite-clusters.ts';
+import { killServices, killUpgradeWhen, pidFileOf, runUpgrade, servicePids, type UpgradeRun } from './suites/upgrade-cli.ts';
+import { isAlive, readPidFile } from '../scripts/local-cluster/processes.ts';
+import type { Stage } from '../scripts/cli/upgrade/stages.ts';
+
+/**
+ * The migration CLI on a 3-node cluster of Debian's ctdbd 4.17 (loopback,
+ * 127.0.120-129.x): 0 -> 1 -> 2 node by node, 3 and 4 cluster-wide, then
+ * back to 0; Debian's `ctdb status` and `ctdb ip` answer on every node at
+ * every stage and no public address moves; a refused preflight changes
+ * nothing; a CLI killed mid-step leaves a half-done node that a rerun
+ * finishes. Each CLI run is its own process (services outlive it), and each
+ * transition's duration is printed.
+ */
+
+interface StatusJson {
+  nodes: Array<{ pnn: number; stage: Stage; partial: string | null; uplink: string | null; failoverdMode: string | null }>;
+  deciding: { mode: string; leaseHeld: boolean; differences: number } | null;
+}
+
+describe('ctdb-bridge upgrade on a real ctdbd 4.17 cluster', () => {
+  let cluster: RealSuiteCluster;
+  let dir: string;
+  const timings: Array<[string, number]> = [];
+
+  const status = async (): Promise<StatusJson> => {
+    const r = await runUpgrade(dir, ['status', '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as StatusJson;
+  };
+  const stages = async () => (await status()).nodes.map((n) => n.stage);
+
+  /** Debian's ctdb CLI answers on every node: all nodes OK, `ctdb ip all` readable; returns the placement. */
+  async function ctdbAnswers(): Promise<string> {
+    let placement = '';
+    for (const n of cluster.nodes) {
+      const s = await cluster.ctdb(n.pnn, ['status']);
+      expect(s.exitCode, s.stderr).toBe(0);
+      expect(s.stdout.match(/^pnn:\d+ \S+ +OK/gm)?.length, s.stdout).toBe(cluster.nodes.length);
+      const ip = await cluster.ctdb(n.pnn, ['ip', 'all']);
+      expect(ip.exitCode, ip.stderr).toBe(0);
+      if (n.pnn === 0) placement = ip.stdout;
+      else expect(ip.stdout).toBe(placement);
+    }
+    return placement;
+  }
+
+  async function step(label: string, args: string[], expectStages: Stage[]): Promise<UpgradeRun> {
+    const before = await ctdbAnswers();
+    const r = await runUpgrade(dir, [...args, '--json']);
+    expect(r.exitCode, `${label}: ${r.stdout}\n${r.stderr}`).toBe(0);
+    const done = r.events.at(-1);
+    expect(done).toMatchObject({ event: 'done', exitCode: 0 });
+    timings.push([label, done!.event === 'done' ? done!.elapsedMs : NaN]);
+    expect(r.events.filter((e) => e.event === 'progress' && e.line.startsWith('moved:'))).toEqual([]);
+    expect(await stages()).toEqual(expectStages);
+    expect(await ctdbAnswers()).toBe(before); // no address moved
+    return r;
+  }
+
+  beforeAll(async () => {
+    cluster = await startRealSuiteCluster({ nodes: 3, subnetRange: [120, 129] });
+    dir = cluster.fixture.dir;
+    for (const n of cluster.nodes) {
+      await appendFile(`${n.base}/ctdb-bridge.conf`, '[failoverd]\n\tcheck interval = 250\n\ttakeover lease = 3000\n\tsettle time = 1000\n');
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    if (cluster) {
+      await killServices(cluster.nodes);
+      await cluster.teardown();
+    }
+    // eslint-disable-next-line no-console
+    console.log(`upgrade transitions (ms): ${timings.map(([l, ms]) => `${l} ${ms}`).join(', ')}`);
+  }, 60_000);
+
+  test('stage 0: status reads every node as legacy and plans transportd first', async () => {
+    expect(await stages()).toEqual([0, 0, 0]);
+    const r = await runUpgrade(dir, ['plan', '--all', '--to', '4']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/1\. start-transportd \(node 0/);
+    expect(r.stdout).toMatch(/8\. uplink-ws \(all nodes/);
+  });
+
+  test('0 -> 1 -> 2 node by node', async () => {
+    await step('0->1 node 0', ['advance', '--node', '0'], [1, 0, 0]);
+    await step('0->1 node 1', ['advance', '--node', '1'], [1, 1, 0]);
+    await step('0->1 node 2', ['advance', '--node', '2'], [1, 1, 1]);
+    for (const pnn of [0, 1, 2]) {
+      const expected = [0, 1, 2].map((p) => (p <= pnn ? 2 : 1)) as Stage[];
+      await step(`1->2 node ${pnn}`, ['advance', '--node', String(pnn), '--to', 'shadow'], expected);
+    }
+    const s = await status();
+    expect(s.nodes.every((n) => n.failoverdMode === 'shadow' && n.uplink === 'tunnel')).toBe(true);
+  }, 120_000);
+
+  test('a refused preflight exits 2 and changes nothing: handover for one node', async () => {
+    const pids = (await servicePids(cluster.nodes)).sort();
+    const r = await runUpgrade(dir, ['advance', '--node', '1', '--to', '3', '--json']);
+    expect(r.exitCode).toBe(2);
+    expect(r.events.find((e) => e.event === 'refused')).toMatchObject({ checks: expect.arrayContaining([expect.objectContaining({ id: 'cluster-scope', ok: false })]) });
+    expect(r.events.some((e) => e.event === 'step')).toBe(false);
+    expect(await stages()).toEqual([2, 2, 2]);
+    expect((await servicePids(cluster.nodes)).sort()).toEqual(pids);
+  });
+
+  test('2 -> 3 -> 4 cluster-wide: handover, then every transportd on the ws uplink', async () => {
+    await step('2->3 handover', ['advance', '--all', '--to', '3'], [3, 3, 3]);
+    expect((await status()).deciding).toMatchObject({ mode: 'active', leaseHeld: true, differences: 0 });
+    await step('3->4 ws uplink', ['advance', '--all', '--to', '4'], [4, 4, 4]);
+    const s = await status();
+    expect(s.nodes.map((n) => n.uplink)).toEqual(['ws', 'ws', 'ws']);
+    expect(s.deciding).toMatchObject({ mode: 'active', leaseHeld: true });
+  }, 120_000);
+
+  test('rollback 4 -> 0: tunnel uplink, handback, then services down (node 2 alone first)', async () => {
+    await step('4->3 tunnel uplink', ['rollback', '--all', '--to', '3'], [3, 3, 3]);
+    await step('3->2 handback', ['rollback', '--all', '--to', '2'], [2, 2, 2]);
+    await step('2->0 node 2', ['rollback', '--node', '2', '--to', '0'], [2, 2, 0]);
+    await step('2->0 nodes 0,1', ['rollback', '--all', '--to', '0'], [0, 0, 0]);
+    expect(await servicePids(cluster.nodes)).toEqual([]);
+  }, 120_000);
+
+  test('a CLI killed mid-step leaves a half-done node: other nodes are refused, a rerun finishes it', async () => {
+    await step('0->1 all', ['advance', '--all', '--to', '1'], [1, 1, 1]);
+    // Killed once node 1's clusterd has started and before its failoverd has.
+    const node1 = cluster.nodes[1];
+    const killed = await killUpgradeWhen(dir, ['advance', '--all', '--to', '2'], async () => existsSync(pidFileOf(node1, 'clusterd')));
+    expect(isAlive(killed)).toBe(false);
+    const half = await status();
+    expect(half.nodes[0].stage).toBe(2);
+    expect(half.nodes[1]).toMatchObject({ stage: 1, partial: 'clusterd without failoverd' });
+    expect(half.nodes[2].stage).toBe(1);
+
+    const clusterdPid = await readPidFile(pidFileOf(node1, 'clusterd'));
+    const pids = (await servicePids(cluster.nodes)).sort();
+    const refused = await runUpgrade(dir, ['advance', '--node', '2', '--to', '2', '--json']);
+    expect(refused.exitCode).toBe(2);
+    expect(JSON.stringify(refused.events)).toMatch(/node 1 is half-done \(clusterd without failoverd\)/);
+    expect((await servicePids(cluster.nodes)).sort()).toEqual(pids);
+
+    const rerun = await step('rerun 1->2 after kill', ['advance', '--all', '--to', '2'], [2, 2, 2]);
+    expect(rerun.events.filter((e) => e.event === 'step').map((e) => e.event === 'step' && e.step.node)).toEqual([1, 2]);
+    // The clusterd the killed run started was adopted, not started twice.
+    expect(await readPidFile(pidFileOf(node1, 'clusterd'))).toBe(clusterdPid);
+    expect(isAlive(clusterdPid!)).toBe(true);
+    await step('2->0 all', ['rollback', '--all', '--to', '0'], [0, 0, 0]);
+    expect(await servicePids(cluster.nodes)).toEqual([]);
+  }, 120_000);
+});
