@@ -100,6 +100,8 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
   private readonly quorum: QuorumGuard;
   private quorumState: QuorumState['kind'] = 'quorum';
   private selfLeaseAt: number | undefined;
+  /** Node flags at the last takeover run (or when this node began deciding): a change calls for a run. */
+  private runFlags: string | undefined;
 
   constructor(private readonly ctx: ComponentContext<FailoverdConfig>, private readonly driver: TakeoverDriver) {
     this.config = ctx.config;
@@ -254,6 +256,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
       // The new leader's failoverd holds the lease from now on; ours just lapses.
       this.lease = undefined;
       this.addresses = [];
+      this.runFlags = undefined;
       return;
     }
     const scope: RunScope = { unreachable: unreachableNodes(cluster), gatherTimeoutMs: GATHER_TIMEOUT_MS };
@@ -273,8 +276,14 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     this.shadow.update([], now);
     const connected = input.nodes.filter((n) => (n.flags & NodeFlag.DISCONNECTED) === 0).map((n) => n.pnn);
     if (!(await this.holdLease(connected, now))) return;
-    if (off.length === 0 && (this.driver.requests?.count ?? 0) === 0) return;
-    await this.takeoverRun(reason, leadership!, scope);
+    // ctdbd runs a takeover run after every recovery and flag change even when nothing moves: its
+    // redundant releases are what clear addresses a restarted node still has on its interface (ctdbd's
+    // own check of the interfaces is off while its runs are held off).
+    const flags = input.nodes.map((n) => `${n.pnn}:${n.flags}`).join(' ');
+    this.runFlags ??= flags;
+    if (off.length === 0 && (this.driver.requests?.count ?? 0) === 0 && flags === this.runFlags) return;
+    const why = off.length > 0 ? reason : flags !== this.runFlags ? 'node flags changed' : 'takeover run requested';
+    if (await this.takeoverRun(why, leadership!, scope)) this.runFlags = flags;
   }
 
   /**
@@ -326,12 +335,13 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     }
   }
 
-  private async takeoverRun(reason: string, acted: Leadership, scope: RunScope): Promise<void> {
+  /** True when the run completed without error. */
+  private async takeoverRun(reason: string, acted: Leadership, scope: RunScope): Promise<boolean> {
     // Fenced: only while clusterd still names this node leader in the same epoch.
     const now = await this.watch.confirm();
     if (now?.leader !== this.ctx.transport.node || now.epoch !== acted.epoch) {
       this.log.info({ leader: now?.leader ?? null, epoch: now?.epoch ?? null, was: acted.epoch }, 'leadership changed before the takeover run; not run');
-      return;
+      return false;
     }
     const started = this.ctx.timers.now();
     const drained = this.drains.drained;
@@ -348,12 +358,13 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
         this.retryTimer = undefined;
         this.schedule('deferred takeover run');
       }, DEFERRED_RETRY_MS);
-      return;
+      return false;
     }
     this.runs++;
     this.lastRun = { at: Date.now(), durationMs, reason, moved: outcome.moved, error: outcome.error ?? null };
     if (outcome.error) this.log.warn({ reason, moved: outcome.moved, durationMs, error: outcome.error }, 'takeover run failed');
     else this.log.info({ reason, moved: outcome.moved, durationMs, epoch: acted.epoch }, 'takeover run done');
+    return !outcome.error;
   }
 
   private async setMode(mode: FailoverdMode, reason: string): Promise<void> {
