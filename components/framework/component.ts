@@ -4,7 +4,8 @@
 // narrow context below, never the host.
 
 import type { Logger } from 'pino';
-import type { IncomingContext, MessageListener, RequestHandler, RequestOptions, SendOptions } from '../../transport/index.ts';
+import type { IncomingContext, MessageListener, RequestHandler } from '../../transport/dispatcher.ts';
+import type { RequestOptions, SendOptions } from '../../transport/api.ts';
 import type { Endpoint } from '../../transport/endpoint.ts';
 import type { MessageDefinition } from './schema-types.ts';
 import type { OperatorConfig } from './config-files.ts';

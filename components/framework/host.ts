@@ -6,7 +6,10 @@
 
 import type { Logger } from 'pino';
 import { PACKAGE_VERSION } from '../../legacy/common/package-info.ts';
-import { TransportClient, createRegistry, type MessageRegistry } from '../../transport/index.ts';
+// Imported from their own modules, not transport/index.ts: a component
+// process then loads neither transportd nor the uplinks (ws, tunnel).
+import { TransportClient } from '../../transport/api.ts';
+import { createRegistry, type MessageRegistry } from '../../transport/schemas.ts';
 import { BUILTIN_COMPONENT_MESSAGES, type ComponentLogLevel } from './builtin-messages.ts';
 import { loadOperatorConfig, type ConfigPaths } from './config-files.ts';
 import { realComponentTimers, type ComponentDefinition, type ComponentInstance, type ComponentTimers } from './component.ts';

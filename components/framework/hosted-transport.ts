@@ -3,9 +3,13 @@
 // registers them once and keeps them across transportd restarts and the
 // host's first-connect retries (each retry is a new client).
 
-import { NotConnectedError, type TransportClient } from '../../transport/index.ts';
+// Imported from their own modules, not transport/index.ts: a component
+// process then loads neither transportd nor the uplinks (ws, tunnel).
+import { NotConnectedError } from '../../transport/errors.ts';
+import type { TransportClient } from '../../transport/api.ts';
 import type { Endpoint } from '../../transport/endpoint.ts';
-import type { MessageListener, RequestHandler, RequestOptions, SendOptions } from '../../transport/index.ts';
+import type { MessageListener, RequestHandler } from '../../transport/dispatcher.ts';
+import type { RequestOptions, SendOptions } from '../../transport/api.ts';
 import type { ComponentTransport } from './component.ts';
 
 export class HostedTransport implements ComponentTransport {

@@ -7,9 +7,9 @@ import { InProcessHub } from './inproc.ts';
 import { WebSocketUplink, type WsPeer } from './websocket.ts';
 import { tunnelUplinkFromClient, type TunnelUplinkConfig } from './tunnel-config.ts';
 import type { Uplink } from './uplink.ts';
+import type { UplinkKind } from './kinds.ts';
 
-export type UplinkKind = 'tunnel' | 'ws' | 'inproc';
-export const UPLINK_KINDS: readonly UplinkKind[] = ['tunnel', 'ws', 'inproc'];
+export { UPLINK_KINDS, type UplinkKind } from './kinds.ts';
 
 export interface UplinkConfig {
   node: number;

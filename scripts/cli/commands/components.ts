@@ -4,9 +4,6 @@ import { ComponentHost } from '../../../components/framework/host.ts';
 import { configPaths } from '../../../components/framework/config-files.ts';
 import { DEFAULT_TRANSPORT_SOCKET } from '../../../components/framework/services.ts';
 import type { ComponentDefinition } from '../../../components/framework/component.ts';
-import { clusterdComponent } from '../../../components/clusterd/clusterd.ts';
-import { failoverdComponent } from '../../../components/failoverd/failoverd.ts';
-import { CtdbdDriver } from '../../../components/failoverd/ctdbd-driver.ts';
 import { resolveSocketPath } from '../../../legacy/client/socket-path.ts';
 
 /**
@@ -22,11 +19,20 @@ interface ComponentCommandOptions {
   ctdbSocket?: string;
 }
 
-const COMPONENTS: Record<string, (opts: ComponentCommandOptions) => ComponentDefinition<any>> = {
-  clusterd: (o) => clusterdComponent({ ctdbSocket: o.ctdbSocket }),
-  failoverd: (o) => failoverdComponent({
-    createDriver: (logger) => new CtdbdDriver({ socketPath: resolveSocketPath(o.ctdbSocket), logger }),
-  }),
+/**
+ * Each component's modules are loaded only when the process runs it: a
+ * clusterd daemon does not hold failoverd's code (its allocation, takeover
+ * runs, driver), nor the other way round.
+ */
+const COMPONENTS: Record<string, (opts: ComponentCommandOptions) => Promise<ComponentDefinition<any>>> = {
+  clusterd: async (o) => (await import('../../../components/clusterd/clusterd.ts')).clusterdComponent({ ctdbSocket: o.ctdbSocket }),
+  failoverd: async (o) => {
+    const [{ failoverdComponent }, { CtdbdDriver }] = await Promise.all([
+      import('../../../components/failoverd/failoverd.ts'), import('../../../components/failoverd/ctdbd-driver.ts')]);
+    return failoverdComponent({
+      createDriver: (logger) => new CtdbdDriver({ socketPath: resolveSocketPath(o.ctdbSocket), logger }),
+    });
+  },
 };
 
 function options(cmd: Command): Command {
@@ -45,9 +51,9 @@ async function runComponents(names: string[], opts: ComponentCommandOptions): Pr
   const unknown = names.filter((n) => !(n in COMPONENTS));
   if (unknown.length > 0) throw new Error(`unknown component(s): ${unknown.join(', ')} (known: ${Object.keys(COMPONENTS).join(', ')})`);
   const paths = configPaths(opts.base);
-  const hosts = names.map((name) => new ComponentHost({
-    definition: COMPONENTS[name](opts), socketPath: opts.socket, paths, logger: createLogger({ component: name }),
-  }));
+  const hosts = await Promise.all(names.map(async (name) => new ComponentHost({
+    definition: await COMPONENTS[name](opts), socketPath: opts.socket, paths, logger: createLogger({ component: name }),
+  })));
   const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

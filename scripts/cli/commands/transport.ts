@@ -1,11 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import {
-  BUILTIN_SERVICE, TransportClient, Transportd, UPLINK_KINDS, createUplink, openTunnelUplink, type TransportStatus,
-  type Uplink, type UplinkKind,
-} from '../../../transport/index.ts';
-import { resolveSocketPath } from '../../../legacy/client/index.ts';
+// Each from its own module, not transport/index.ts: the transportd process
+// loads only the uplink it runs (uplinkFor()), e.g. not ws for the tunnel.
+import { BUILTIN_SERVICE } from '../../../transport/endpoint.ts';
+import { TransportClient } from '../../../transport/api.ts';
+import { Transportd } from '../../../transport/transportd.ts';
+import type { TransportStatus } from '../../../transport/builtin-service.ts';
+import type { Uplink } from '../../../transport/uplinks/uplink.ts';
+import { UPLINK_KINDS, type UplinkKind } from '../../../transport/uplinks/kinds.ts';
+import { resolveSocketPath } from '../../../legacy/client/socket-path.ts';
 import {
   DEFAULT_WS_PORT, parseHostPort, parseNodesFile, parsePeerList, peersFromNodesFile, readClusterSecret,
 } from '../../../transport/uplinks/ws-config.ts';
@@ -178,6 +182,7 @@ interface TransportdCommandOptions {
 async function uplinkFor(opts: TransportdCommandOptions): Promise<Uplink> {
   if (opts.uplink === 'tunnel') {
     const socketPath = resolveSocketPath(opts.ctdbSocket);
+    const { openTunnelUplink } = await import('../../../transport/uplinks/tunnel-config.ts');
     const uplink = await openTunnelUplink({
       socketPath, pollIntervalMs: opts.pollInterval, logger: createLogger({ component: 'tunnel-uplink', node: opts.node }),
     });
@@ -190,6 +195,7 @@ async function uplinkFor(opts: TransportdCommandOptions): Promise<Uplink> {
   if (opts.node === undefined) throw new Error(`--uplink ${opts.uplink} needs --node`);
   const logger = createLogger({ component: 'transportd', node: opts.node });
   const ws = opts.uplink === 'ws' ? await wsConfig({ ...opts, node: opts.node }) : undefined;
+  const { createUplink } = await import('../../../transport/uplinks/index.ts');
   return createUplink(opts.uplink, { node: opts.node, logger, ws });
 }
 
