@@ -28,6 +28,9 @@ import { newStatistics } from './statistics.ts';
 import { pinTickObjectShape } from '../common/tick-shape.ts';
 import { Tunables } from './tunables.ts';
 import { Srvid } from '../protocol/srvid.ts';
+import { PublicIpTable } from './public-ips.ts';
+import type { IpEventRunner } from './ip-events.ts';
+import { releaseAllPublicIps } from './controls/public-ips.ts';
 
 /**
  * The embedded, wire-compatible ctdbd: one node. Wires the unix-socket face,
@@ -87,6 +90,8 @@ export interface DaemonOptions {
   memory?: Partial<MemoryLimits>;
   /** Clock and timer of the budget's time limit (tests). */
   budgetClock?: BudgetClock;
+  /** Runs takeip / releaseip / ipreallocated on this host (ip-events.ts); unset: the record only. */
+  ipEvents?: IpEventRunner;
 }
 
 export interface ControlReply {
@@ -111,6 +116,9 @@ export class Daemon {
   readonly tunnels = new TunnelRegistry();
   readonly startTime = timevalNow();
   state!: ClusterState;
+  /** This node's public addresses and who holds them (set at start, once the PNN is known). */
+  publicIps!: PublicIpTable;
+  ipEvents: IpEventRunner | undefined;
   pnn = -1;
   address = '';
   debugLevel: number;
@@ -140,6 +148,7 @@ export class Daemon {
     this.log = opts.logger ?? createLogger({ component: 'daemon', level: pinoLevelFor(this.debugLevel) });
     this.timingOverrides = opts.timing ?? {};
     this.keepaliveVersion = opts.keepaliveVersion ?? KEEPALIVE_VERSION_4_17;
+    this.ipEvents = opts.ipEvents;
     this.tunables.applyFile(this.config.tunables, `${this.config.base}/ctdb.tunables`);
     this.controls = buildControlTable();
     this.budget = new MemoryBudget(opts.memory, this.log, opts.budgetClock);
@@ -194,6 +203,7 @@ export class Daemon {
     this.links!.setLogger(log);
     this.budget.setLogger(log);
     this.state = new ClusterState(this.config.nodes, this.pnn, this.config);
+    this.publicIps = new PublicIpTable(this.pnn, this.config.publicAddresses);
     if (this.config.startAsStopped) this.state.setOwnFlags(NodeFlag.STOPPED, 0);
     if (this.config.startAsDisabled) this.state.setOwnFlags(NodeFlag.PERMANENTLY_DISABLED, 0);
     this.state.runState = RunState.SETUP;
@@ -278,6 +288,7 @@ export class Daemon {
     this.running = false;
     this.recoverd?.stop();
     this.keepalive?.stop();
+    if (this.publicIps) await releaseAllPublicIps(this);
     if (this.sweeper) clearInterval(this.sweeper);
     this.budget.stop();
     for (const p of this.pending.takeWhere(() => true)) {

@@ -2,6 +2,7 @@ import { registerDatabaseControls } from './databases.ts';
 import { registerInfoControls } from './info.ts';
 import { registerMessagingControls } from './messaging.ts';
 import { registerNodeFlagControls } from './node-flags.ts';
+import { registerPublicIpControls } from './public-ips.ts';
 import { registerTunableControls } from './tunables.ts';
 import type { ControlTable } from './types.ts';
 
@@ -13,6 +14,7 @@ export function buildControlTable(): ControlTable {
   registerNodeFlagControls(t);
   registerMessagingControls(t);
   registerDatabaseControls(t);
+  registerPublicIpControls(t);
   return t;
 }
 

@@ -12,8 +12,7 @@ import { BAD_SIZE, fail, ok, sizeIs, statusOnly, type ControlTable } from './typ
 
 /**
  * Read-mostly controls: identity, uptime, statistics, node and VNN maps,
- * recovery mode and run state, debug level, cluster lock, interfaces and
- * public IPs. Size checks follow ctdbd 4.17 (observed: controls it checks
+ * recovery mode and run state, debug level, cluster lock. Size checks follow ctdbd 4.17 (observed: controls it checks
  * answer -1 without data for a non-empty request, the others ignore data).
  */
 
@@ -33,13 +32,6 @@ function u32(v: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(v >>> 0);
   return b;
-}
-
-/** Interfaces named in public_addresses, each up, referenced by its addresses. */
-export function interfaces(d: Daemon): Array<{ name: string; linkState: number; references: number }> {
-  const refs = new Map<string, number>();
-  for (const pa of d.config.publicAddresses) for (const i of pa.interfaces) refs.set(i, (refs.get(i) ?? 0) + 1);
-  return [...refs].map(([name]) => ({ name, linkState: 1, references: 0 }));
 }
 
 export function registerInfoControls(t: ControlTable): void {
@@ -121,7 +113,6 @@ export function registerInfoControls(t: ControlTable): void {
   t.set(Control.END_RECOVERY, (_r, d) => { d.recoveryFinished(); return ok(); });
   t.set(Control.RECD_PING, (r) => (sizeIs(r, 0) ? ok() : BAD_SIZE));
   t.set(Control.RECD_RECLOCK_LATENCY, (r) => (sizeIs(r, 8) ? ok() : BAD_SIZE));
-  t.set(Control.IPREALLOCATED, () => ok());
   t.set(Control.STARTUP, () => ok());
   t.set(Control.DUMP_MEMORY, () => {
     const m = process.memoryUsage();
@@ -142,30 +133,7 @@ export function registerInfoControls(t: ControlTable): void {
   });
   t.set(Control.RELOAD_NODES_FILE, () => fail('reloading the nodes file is not supported by the embedded daemon'));
 
-  // Interfaces and public IPs, from public_addresses. The embedded daemon
-  // never takes over addresses: every address is unassigned.
-  t.set(Control.GET_IFACES, (r, d) => (sizeIs(r, 0)
-    ? ok(encodeControlReply(Control.GET_IFACES, { ifaces: interfaces(d) }))
-    : BAD_SIZE));
-  t.set(Control.GET_PUBLIC_IPS, (_r, d) => ok(encodeControlReply(Control.GET_PUBLIC_IPS, {
-    ips: d.config.publicAddresses.map((pa) => ({ pnn: 0xffffffff, addr: sockAddrOf(pa.address, 0) })),
-  })));
-  t.set(Control.GET_PUBLIC_IP_INFO, (r, d) => {
-    let addr: SockAddr;
-    try {
-      addr = sockAddrDef.decodeExact(r.data).addr;
-    } catch {
-      return BAD_SIZE;
-    }
-    const pa = d.config.publicAddresses.find((p) => p.address === addr.address);
-    if (!pa) return fail(`public IP ${addr.address} is not configured on this node`);
-    const all = interfaces(d);
-    return ok(encodeControlReply(Control.GET_PUBLIC_IP_INFO, {
-      ip: { pnn: 0xffffffff, addr: sockAddrOf(pa.address, 0) },
-      activeIdx: 0xffffffff,
-      ifaces: all.filter((i) => pa.interfaces.includes(i.name)),
-    }));
-  });
+  // Interfaces and public IPs: controls/public-ips.ts.
   t.set(Control.GET_TCP_TICKLE_LIST, (r) => {
     try {
       const { addr } = sockAddrDef.decodeExact(r.data);
@@ -174,13 +142,11 @@ export function registerInfoControls(t: ControlTable): void {
       return BAD_SIZE;
     }
   });
-  // Connection tracking is for IP failover, which the embedded daemon does not do.
-  for (const op of [Control.SET_TCP_TICKLE_LIST, Control.TCP_CLIENT, Control.TCP_ADD, Control.TCP_REMOVE,
-    Control.TCP_ADD_DELAYED_UPDATE, Control.RELEASE_IP]) {
+  // Connection tracking for tickle ACKs is not kept (no tickles are sent): accepted and dropped.
+  for (const op of [Control.SET_TCP_TICKLE_LIST, Control.TCP_ADD, Control.TCP_REMOVE, Control.TCP_ADD_DELAYED_UPDATE]) {
     t.set(op, () => ok());
   }
-  for (const op of [Control.TAKEOVER_IP, Control.ADD_PUBLIC_IP, Control.DEL_PUBLIC_IP, Control.SEND_GRATUITOUS_ARP,
-    Control.SET_IFACE_LINK_STATE, Control.RELOAD_PUBLIC_IPS]) {
-    t.set(op, () => fail('public IP failover is not supported by the embedded daemon'));
+  for (const op of [Control.ADD_PUBLIC_IP, Control.DEL_PUBLIC_IP, Control.SEND_GRATUITOUS_ARP, Control.RELOAD_PUBLIC_IPS]) {
+    t.set(op, () => fail('changing public IPs at run time is not supported by the embedded daemon'));
   }
 }

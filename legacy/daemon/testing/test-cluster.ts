@@ -5,6 +5,7 @@ import { silentLogger, type Logger } from '../../common/log.ts';
 import { loadDaemonConfig } from '../config.ts';
 import { Daemon, type DaemonTiming } from '../daemon.ts';
 import type { BudgetClock, MemoryLimits } from '../memory-budget.ts';
+import type { IpEventRunner } from '../ip-events.ts';
 
 /**
  * In-process embedded daemons on 127.0.S.x with an injected port and fast
@@ -31,6 +32,10 @@ export interface TestClusterOptions {
   extraConf?: string;
   /** ctdb.tunables content. */
   tunables?: string;
+  /** public_addresses content (default: empty). */
+  publicAddresses?: string;
+  /** Runner of the public IP events (ip-events.ts). */
+  ipEvents?: IpEventRunner;
   /** Nodes-file lines to write instead of the plain address list (e.g. with '#' entries). */
   nodesFile?: (addresses: string[]) => string;
   logger?: Logger;
@@ -75,7 +80,7 @@ export class TestCluster {
     await mkdir(join(base, 'run'), { recursive: true });
     const nodes = this.opts.nodesFile ? this.opts.nodesFile(this.addresses) : this.addresses.join('\n') + '\n';
     await writeFile(join(base, 'nodes'), nodes);
-    await writeFile(join(base, 'public_addresses'), '');
+    await writeFile(join(base, 'public_addresses'), this.opts.publicAddresses ?? '');
     await writeFile(join(base, 'ctdb.conf'), [
       '[logging]', `\tlocation = file:${join(base, 'log.ctdb')}`, '\tlog level = NOTICE',
       '[cluster]', `\tnode address = ${this.addresses[pnn]}`, `\tcluster lock = ${join(this.dir, 'cluster.lock')}`,
@@ -92,6 +97,7 @@ export class TestCluster {
       timing: { ...FAST_TIMING, ...this.opts.timing, ...timing },
       memory: this.opts.memory,
       budgetClock: this.opts.budgetClock,
+      ipEvents: this.opts.ipEvents,
     });
     await d.start();
     this.daemons[pnn] = d;

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { NO_OWNER, PublicIpTable } from './public-ips.ts';
+
+const addresses = [
+  { address: '10.0.1.1', prefixLength: 24, interfaces: ['eth0', 'eth1'] },
+  { address: '10.0.1.2', prefixLength: 24, interfaces: ['eth0', 'eth1'] },
+  { address: 'fd00::3', prefixLength: 64, interfaces: ['eth2'] },
+];
+
+describe('PublicIpTable (ctdbd 4.17 vnn bookkeeping)', () => {
+  it('starts with nobody owning anything; every address available while running', () => {
+    const t = new PublicIpTable(1, addresses);
+    expect(t.list(false, false)).toEqual(addresses.map((a) => ({ address: a.address, owner: NO_OWNER })));
+    expect(t.list(true, true)).toHaveLength(3);
+    expect(t.list(true, false), 'not RUNNING: nothing available').toEqual([]);
+    expect(t.interfaces()).toEqual([
+      { name: 'eth0', linkState: 1, references: 0 }, { name: 'eth1', linkState: 1, references: 0 }, { name: 'eth2', linkState: 1, references: 0 },
+    ]);
+  });
+
+  it('takeover puts an address on the least used interface; a second takeover is redundant', () => {
+    const t = new PublicIpTable(1, addresses);
+    expect(t.takeover(1, '10.0.1.1')).toEqual({ kind: 'take', hosted: { address: '10.0.1.1', prefixLength: 24, iface: 'eth0' } });
+    expect(t.takeover(1, '10.0.1.2')).toEqual({ kind: 'take', hosted: { address: '10.0.1.2', prefixLength: 24, iface: 'eth1' } });
+    expect(t.takeover(1, '10.0.1.1')).toEqual({ kind: 'redundant' });
+    expect(t.hosts('10.0.1.1')).toBe(true);
+    expect(t.hosts('fd00::3')).toBe(false);
+    expect(t.hosts('10.9.9.9')).toBeUndefined();
+    expect(t.info('10.0.1.2')).toEqual({
+      owner: 1, activeIdx: 1,
+      ifaces: [{ name: 'eth0', linkState: 1, references: 1 }, { name: 'eth1', linkState: 1, references: 1 }],
+    });
+  });
+
+  it('refuses a takeover meant for another node, or with no interface up; ignores unknown addresses', () => {
+    const t = new PublicIpTable(1, addresses);
+    expect(t.takeover(2, '10.0.1.1').kind).toBe('refused');
+    expect(t.takeover(1, '192.168.0.1')).toEqual({ kind: 'unknown' });
+    expect(t.setLink('eth2', false)).toBe(true);
+    expect(t.setLink('nope', false)).toBe(false);
+    expect(t.takeover(1, 'fd00::3').kind).toBe('refused');
+    expect(t.list(true, true).map((i) => i.address)).toEqual(['10.0.1.1', '10.0.1.2']);
+  });
+
+  it('release learns the new owner; only a hosted address is released', () => {
+    const t = new PublicIpTable(1, addresses);
+    expect(t.release(2, '10.0.1.1')).toEqual({ kind: 'redundant' });
+    expect(t.list(false, true)[0]).toEqual({ address: '10.0.1.1', owner: 2 });
+    t.takeover(1, '10.0.1.2');
+    expect(t.release(0, '10.0.1.2')).toEqual({ kind: 'release', hosted: { address: '10.0.1.2', prefixLength: 24, iface: 'eth0' } });
+    expect(t.list(false, true)[1]).toEqual({ address: '10.0.1.2', owner: 0 });
+    expect(t.interfaces()[0]!.references).toBe(0);
+    expect(t.info('10.0.1.2')!.activeIdx).toBe(-1);
+    t.takeover(1, '10.0.1.2');
+    expect(t.release(NO_OWNER, '10.0.1.2').kind).toBe('release');
+    expect(t.list(false, true)[1]!.owner).toBe(NO_OWNER);
+  });
+
+  it('releaseAll gives back everything hosted', () => {
+    const t = new PublicIpTable(0, addresses);
+    t.takeover(0, '10.0.1.1');
+    t.takeover(0, 'fd00::3');
+    expect(t.releaseAll().map((h) => h.address)).toEqual(['10.0.1.1', 'fd00::3']);
+    expect(t.hosted()).toEqual([]);
+    expect(t.list(false, true).every((i) => i.owner === NO_OWNER)).toBe(true);
+  });
+});
