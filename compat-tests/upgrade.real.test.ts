@@ -33,31 +33,32 @@ describe('ctdb-bridge upgrade on a real ctdbd 4.17 cluster', () => {
   };
   const stages = async () => (await status()).nodes.map((n) => n.stage);
 
-  /** Debian's ctdb CLI answers on every node: all nodes OK, `ctdb ip all` readable; returns the placement. */
+  /** Debian's ctdb CLI answers on every node (asked in parallel): all nodes OK, the same `ctdb ip all` everywhere; returns it. */
   async function ctdbAnswers(): Promise<string> {
-    let placement = '';
-    for (const n of cluster.nodes) {
-      const s = await cluster.ctdb(n.pnn, ['status']);
+    const answers = await Promise.all(cluster.nodes.map(async (n) => {
+      const [s, ip] = await Promise.all([cluster.ctdb(n.pnn, ['status']), cluster.ctdb(n.pnn, ['ip', 'all'])]);
       expect(s.exitCode, s.stderr).toBe(0);
       expect(s.stdout.match(/^pnn:\d+ \S+ +OK/gm)?.length, s.stdout).toBe(cluster.nodes.length);
-      const ip = await cluster.ctdb(n.pnn, ['ip', 'all']);
       expect(ip.exitCode, ip.stderr).toBe(0);
-      if (n.pnn === 0) placement = ip.stdout;
-      else expect(ip.stdout).toBe(placement);
-    }
-    return placement;
+      return ip.stdout;
+    }));
+    expect(new Set(answers).size).toBe(1);
+    return answers[0];
   }
 
+  /** `ctdb ip all` before the first step; every step must leave it as it was. */
+  let placement = '';
+
   async function step(label: string, args: string[], expectStages: Stage[]): Promise<UpgradeRun> {
-    const before = await ctdbAnswers();
     const r = await runUpgrade(dir, [...args, '--json']);
     expect(r.exitCode, `${label}: ${r.stdout}\n${r.stderr}`).toBe(0);
     const done = r.events.at(-1);
     expect(done).toMatchObject({ event: 'done', exitCode: 0 });
     timings.push([label, done!.event === 'done' ? done!.elapsedMs : NaN]);
     expect(r.events.filter((e) => e.event === 'progress' && e.line.startsWith('moved:'))).toEqual([]);
-    expect(await stages()).toEqual(expectStages);
-    expect(await ctdbAnswers()).toBe(before); // no address moved
+    const [stagesNow, ctdbNow] = await Promise.all([stages(), ctdbAnswers()]);
+    expect(stagesNow).toEqual(expectStages);
+    expect(ctdbNow).toBe(placement); // no address moved
     return r;
   }
 
@@ -79,6 +80,7 @@ describe('ctdb-bridge upgrade on a real ctdbd 4.17 cluster', () => {
   }, 60_000);
 
   test('stage 0: status reads every node as legacy and plans transportd first', async () => {
+    placement = await ctdbAnswers();
     expect(await stages()).toEqual([0, 0, 0]);
     const r = await runUpgrade(dir, ['plan', '--all', '--to', '4']);
     expect(r.exitCode).toBe(0);
