@@ -104,7 +104,8 @@ function placementOf(daemon: ScriptedCtdbd): Map<string, number> {
   return out;
 }
 
-function spawnHelper(helper: Extract<TakeoverHelper, { kind: 'command' }>, socketPath: string, opts: HelperRunOptions):
+/** Runs a helper program against any ctdbd socket (a scripted daemon, or a live node). */
+export function spawnHelper(helper: Extract<TakeoverHelper, { kind: 'command' }>, socketPath: string, opts: HelperRunOptions):
   Promise<{ status: number | null; exitCode: number | null; stderr: string }> {
   const [program, ...prefix] = helper.argv;
   const args = [...prefix, '3', socketPath, ...(opts.forceRebalanceNodes?.length ? [opts.forceRebalanceNodes.join(',')] : [])];

@@ -54,7 +54,7 @@ export abstract class LocalClusterBase implements LocalCluster {
 
   /** Writes DIR/node.N for the chosen node addresses. */
   protected writeLayout(addresses: string[]): Promise<NodePaths[]> {
-    return writeClusterLayout(this.dir, addresses, this.opts.logLevel);
+    return writeClusterLayout(this.dir, addresses, this.opts.logLevel, this.opts.publicAddresses);
   }
 
   /** Runs after cluster.json is first written, before any node starts (a failure stops the cluster with down()). */

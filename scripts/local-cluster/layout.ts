@@ -77,7 +77,7 @@ export function renderBridgeConf(node: NodePaths): string {
  * Creates DIR/node.N from scratch for each address (previous node dirs are
  * removed so every cluster starts with empty databases) and the shared lock file.
  */
-export async function writeClusterLayout(dir: string, addresses: string[], logLevel: string): Promise<NodePaths[]> {
+export async function writeClusterLayout(dir: string, addresses: string[], logLevel: string, publicAddresses: readonly string[] = []): Promise<NodePaths[]> {
   await mkdir(dir, { recursive: true });
   const clusterLock = clusterLockPath(dir);
   await writeFile(clusterLock, '');
@@ -90,7 +90,7 @@ export async function writeClusterLayout(dir: string, addresses: string[], logLe
       await mkdir(join(node.base, sub), { recursive: true });
     }
     await writeFile(join(node.base, 'nodes'), nodesFile);
-    await writeFile(join(node.base, 'public_addresses'), '');
+    await writeFile(join(node.base, 'public_addresses'), publicAddresses.map((l) => `${l}\n`).join(''));
     await writeFile(node.confFile, renderCtdbConf(node, clusterLock, logLevel));
     await writeFile(join(node.base, BRIDGE_CONF_NAME), renderBridgeConf(node));
     nodes.push(node);

@@ -50,6 +50,8 @@ export interface RealClusterOptions {
   logger?: Logger;
   /** Recorded in cluster.json so orphaned test clusters can be reaped by PID. */
   ownerPid?: number;
+  /** Lines of every node's public_addresses (`10.0.0.1/24 lo`); default none. */
+  publicAddresses?: string[];
 }
 
 export interface ResolvedClusterOptions {
@@ -65,6 +67,7 @@ export interface ResolvedClusterOptions {
   timeouts: ClusterTimeouts;
   logger: Logger;
   ownerPid?: number;
+  publicAddresses: string[];
 }
 
 export const CTDB_PORT = 4379;
@@ -85,5 +88,6 @@ export function resolveOptions(opts: RealClusterOptions): ResolvedClusterOptions
     timeouts: { ...defaultTimeouts, ...opts.timeouts },
     logger: opts.logger ?? createLogger({ component: 'local-cluster' }),
     ownerPid: opts.ownerPid,
+    publicAddresses: opts.publicAddresses ?? [],
   };
 }
