@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
 import { silentLogger } from '../../legacy/common/log.ts';
 import type { FailoverStatus } from '../../components/failoverd/status.ts';
-import { NetnsRealLocalCluster } from '../../scripts/local-cluster/netns/index.ts';
+import { NetnsRealLocalCluster, parsePublicIpsX } from '../../scripts/local-cluster/netns/index.ts';
 import { spawnTransportd, transportdSocketPath } from '../../scripts/cli/start/transportd-children.ts';
 import { spawnComponent } from '../../scripts/cli/start/component-children.ts';
 import { stopBridgeChild, type BridgeChild } from '../../scripts/cli/start/bridge-children.ts';
@@ -132,13 +132,15 @@ export class FailoverdNetnsCluster {
   /**
    * Every public address answered by exactly one living node, held on the
    * interface of exactly one living node, and `ctdb ip all` (asked of a
-   * living node) names the same one; `undefined` when not (yet).
+   * living node) names the same one; `undefined` when not (yet). `local`:
+   * plain `ctdb ip` (the asked node's own view) instead, for while ctdbd
+   * still counts an isolated node as connected and `ip all` waits for it.
    */
-  async placementOnce(): Promise<{ placement?: Placement; seen: string }> {
+  async placementOnce(opts: { local?: boolean } = {}): Promise<{ placement?: Placement; seen: string }> {
     const [answers, holders, ctdb] = await Promise.all([
       this.cluster.netns.answersAll(),
       this.cluster.netns.holders(),
-      this.cluster.ctdbIpAll(this.anyAlive()).catch((err: Error) => err.message),
+      (opts.local ? this.ctdbIpLocal(this.anyAlive()) : this.cluster.ctdbIpAll(this.anyAlive())).catch((err: Error) => err.message),
     ]);
     const seen = JSON.stringify({ answers: [...answers], holders: [...holders], ctdb: typeof ctdb === 'string' ? ctdb : [...ctdb] });
     // A node killed -9 keeps its addresses on its interface (as a real host would): only the living count.
@@ -148,10 +150,16 @@ export class FailoverdNetnsCluster {
     return { placement: answers as Placement, seen };
   }
 
-  async settled(timeoutMs = 30_000, what = 'every public address answered once, as ctdb ip all says'): Promise<Placement> {
+  async ctdbIpLocal(pnn: number): Promise<Map<string, number>> {
+    const r = await this.cluster.ctdb(pnn, ['-X', 'ip'], { timeoutMs: 5000 });
+    if (r.exitCode !== 0) throw new Error(`ctdb -X ip on node ${pnn}: ${r.stderr.trim()}`);
+    return parsePublicIpsX(r.stdout);
+  }
+
+  async settled(timeoutMs = 30_000, what = 'every public address answered once, as ctdb ip all says', opts: { local?: boolean } = {}): Promise<Placement> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { placement, seen } = await this.placementOnce();
+      const { placement, seen } = await this.placementOnce(opts);
       if (placement) return placement;
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen ${seen}`);
       await sleep(50);

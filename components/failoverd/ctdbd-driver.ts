@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { LegacyClient } from '../../legacy/client/client.ts';
 import { realComponentTimers, type ComponentTimers } from '../framework/component.ts';
 import type { AllocationInput, Placement } from './allocation/types.ts';
-import type { RunOutcome, TakeoverDriver } from './failoverd.ts';
+import type { HandOver, RunOutcome, TakeoverDriver } from './failoverd.ts';
 import { TakeoverRunsLease, type LeaseLink } from './takeover-lease.ts';
 import { activeNodes, gather, takeoverRun, type RunScope } from './takeover-run/index.ts';
 import { Control } from '../../legacy/protocol/controls.ts';
@@ -64,6 +64,23 @@ export class CtdbdDriver implements TakeoverDriver {
     if (recovering.length > 0) return { moved: 0, deferred: `database recovery in progress on node(s) ${recovering.join(', ')}` };
     const result = await takeoverRun({ client, log: this.opts.logger, allocate, scope });
     return { moved: result.moved.length, ...(result.status !== 0 ? { error: `${result.stage ?? 'run'}: ${result.error ?? `status ${result.status}`}` } : {}) };
+  }
+
+  async handOver(moves: readonly HandOver[]): Promise<string[]> {
+    const client = await this.connected();
+    const failed: string[] = [];
+    await Promise.all(moves.map(async (m) => {
+      // Take first: the new owner's takeip event adds the address and announces it (gratuitous ARP) while
+      // the old owner still answers; ctdbd accepts it because the new owner does not have it yet.
+      const take = await sendControl(client, Control.TAKEOVER_IP, m.to, { timeoutMs: SELF_RELEASE_TIMEOUT_MS, data: publicIpPayload(m.ip, m.to) });
+      if (!take.ok) {
+        failed.push(m.ip);
+        return;
+      }
+      const release = await sendControl(client, Control.RELEASE_IP, m.from, { timeoutMs: SELF_RELEASE_TIMEOUT_MS, data: publicIpPayload(m.ip, m.to) });
+      if (!release.ok) failed.push(m.ip);
+    }));
+    return failed;
   }
 
   async releaseHosted(): Promise<string[]> {

@@ -56,6 +56,15 @@ class FakeCtdb implements TakeoverDriver {
     this.requestHandler!({ srvid: Srvid.TAKEOVER_RUN, data: encodeMessagePayload(Srvid.TAKEOVER_RUN, { pnn, srvid }) } as LegacyMessage);
   }
 
+  handOvers: Array<{ ip: string; from: number; to: number }> = [];
+  async handOver(moves: ReadonlyArray<{ ip: string; from: number; to: number }>): Promise<string[]> {
+    for (const m of moves) {
+      this.handOvers.push({ ...m });
+      this.owners.set(m.ip, m.to);
+    }
+    return [];
+  }
+
   async releaseHosted(): Promise<string[]> {
     const mine = [...this.owners].filter(([, p]) => p === this.self).map(([ip]) => ip);
     for (const ip of mine) this.owners.set(ip, -1);
@@ -270,10 +279,14 @@ describe('failoverd', () => {
   test('drain moves a node\'s addresses away and keeps them away after a restart; undrain lets them back', async () => {
     const { ctdb, transport, check, stateDir, f } = await start('active');
     expect([...ctdb.owners.values()]).toContain(2);
+    const hosted = [...ctdb.owners].filter(([, p]) => p === 2).map(([ip]) => ip).sort();
     await transport.call('failoverd.drain', { pnn: 2, drained: true });
     let s = await check();
     expect(s.drained).toEqual([2]);
     expect([...ctdb.owners.values()]).not.toContain(2);
+    // Make-before-break: each of its addresses taken by its new owner before the run.
+    expect(ctdb.handOvers.map((h) => h.ip).sort()).toEqual(hosted);
+    expect(ctdb.handOvers.every((h) => h.from === 2 && h.to !== 2 && h.to >= 0)).toBe(true);
     await f.stop();
     const again = new Failoverd({
       config: { mode: 'active', nodes: [0, 1, 2], checkIntervalMs: 1000, takeoverLeaseMs: 15_000, settleMs: 0, quorumLossMs: 1000, stateDir },

@@ -40,10 +40,23 @@ export interface TakeoverDriver {
   run(allocate: (input: AllocationInput) => Placement[], scope?: RunScope): Promise<RunOutcome>;
   /** Releases every public address this node's ctdbd hosts (quorum lost); returns them. */
   releaseHosted(): Promise<string[]>;
+  /**
+   * Planned moves away from a drained node, make-before-break: TAKEOVER_IP on
+   * the new owner, then RELEASE_IP on the old, so the address never goes
+   * unanswered. The takeover run that follows makes everything consistent.
+   * Returns the addresses whose hand-over failed.
+   */
+  handOver(moves: readonly HandOver[]): Promise<string[]>;
   readonly lease: TakeoverRunsLease;
   /** Takeover-run requests of ctdb's CLI (`ctdb ipreallocate`, disable, enable) arriving at this node. */
   readonly requests?: TakeoverRunRequests;
   close(): Promise<void>;
+}
+
+export interface HandOver {
+  ip: string;
+  from: number;
+  to: number;
 }
 
 export interface RunOutcome {
@@ -345,6 +358,12 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     }
     const started = this.ctx.timers.now();
     const drained = this.drains.drained;
+    const handOvers = this.addresses.filter((a) => drained.includes(a.host) && a.plan >= 0 && a.plan !== a.host)
+      .map((a) => ({ ip: a.ip, from: a.host, to: a.plan }));
+    if (handOvers.length > 0) {
+      const failed = await this.driver.handOver(handOvers).catch((err: Error) => [`all (${err.message})`]);
+      if (failed.length > 0) this.log.warn({ failed }, 'drain: hand-over failed; the takeover run moves them');
+    }
     // Requests pending now are answered by this run; later ones by the next (they may follow a flag change).
     const requests = this.driver.requests?.take() ?? [];
     const outcome = await this.driver.run((input) => allocate(withDrains(input, drained)), scope)
