@@ -20,10 +20,14 @@
 // older commit's, started as it was: no Node flags, ctdbd's election waits);
 // --plain adds ours without the daemon Node flags and environment; --try=
 // "FLAGS NAME=value" adds ours with other Node flags (and environment added
-// to the daemon's), to choose the daemon settings.
+// to the daemon's), to choose the daemon settings; --bridge-try="FLAGS" the
+// same for transportd, clusterd and failoverd only.
+// Idle figures depend on the wait: V8's memory reducer compacts an idle heap
+// ~8-20 s after start; --idle-s 25 reads the settled size.
 //
 //   node scripts/bin/run-ts.mjs scripts/bench/node-memory.ts [--messages 1000000] [--size 64]
-//       [--path cross|same] [--idle-s 5] [--baseline OTHER/scripts/bin/ctdb-bridge.mjs] [--plain] [--try="FLAGS"]... [--no-real] [--json]
+//       [--path cross|same] [--idle-s 5] [--baseline OTHER/scripts/bin/ctdb-bridge.mjs] [--plain] [--try="FLAGS"]...
+//       [--bridge-try="FLAGS"]... [--no-real] [--json]
 //   (needs `npm run build`: the daemons run from the compiled CLI, as in production)
 
 import { spawn } from 'node:child_process';
@@ -53,6 +57,8 @@ const { values: args } = parseArgs({
     plain: { type: 'boolean', default: false },
     /** Adds ours with these Node flags instead of the daemon flags (space-separated; repeatable). */
     try: { type: 'string', multiple: true, default: [] },
+    /** Adds ours with these Node flags for transportd and the components only (the node daemon keeps its own). */
+    'bridge-try': { type: 'string', multiple: true, default: [] },
     'no-real': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
@@ -105,8 +111,10 @@ function memoryOf(pid: number): Memory {
 interface Variant {
   name: string;
   kind: 'embedded' | 'real';
-  /** Ours: how the node daemons and the transportd are started. Real: how the transportd is. */
+  /** Ours: how the node daemons are started. */
   runtime: DaemonRuntime;
+  /** How transportd, clusterd and failoverd are started. */
+  bridgeRuntime: DaemonRuntime;
   quickStart: boolean;
 }
 
@@ -127,21 +135,31 @@ interface Measured {
 }
 
 function variants(): Variant[] {
-  const out: Variant[] = [{ name: 'ours', kind: 'embedded', runtime: DEFAULT_DAEMON_RUNTIME, quickStart: true }];
+  const base = { runtime: DEFAULT_DAEMON_RUNTIME, bridgeRuntime: DEFAULT_DAEMON_RUNTIME, quickStart: true };
+  const out: Variant[] = [{ name: 'ours', kind: 'embedded', ...base }];
   for (const text of args.try ?? []) {
     // "NAME=value" words are environment, the rest Node flags.
     const words = text.split(/\s+/).filter(Boolean);
     const env = Object.fromEntries(words.filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
     const nodeFlags = words.filter((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w));
-    out.push({ name: `ours ${text}`, kind: 'embedded', runtime: { ...DEFAULT_DAEMON_RUNTIME, nodeFlags, env: { ...DEFAULT_DAEMON_RUNTIME.env, ...env } }, quickStart: true });
+    const runtime = { ...DEFAULT_DAEMON_RUNTIME, nodeFlags, env: { ...DEFAULT_DAEMON_RUNTIME.env, ...env } };
+    out.push({ name: `ours ${text}`, kind: 'embedded', ...base, runtime, bridgeRuntime: runtime });
   }
-  if (args.plain) out.push({ name: 'ours, no daemon flags', kind: 'embedded', runtime: { ...DEFAULT_DAEMON_RUNTIME, nodeFlags: [], env: {} }, quickStart: true });
+  for (const text of args['bridge-try'] ?? []) {
+    const nodeFlags = text.split(/\s+/).filter(Boolean);
+    out.push({ name: `ours, bridge daemons ${text || '(no flags)'}`, kind: 'embedded', ...base, bridgeRuntime: { ...DEFAULT_DAEMON_RUNTIME, nodeFlags } });
+  }
+  if (args.plain) {
+    const plain = { ...DEFAULT_DAEMON_RUNTIME, nodeFlags: [], env: {} };
+    out.push({ name: 'ours, no daemon flags', kind: 'embedded', ...base, runtime: plain, bridgeRuntime: plain });
+  }
   if (args.baseline) {
     if (!existsSync(args.baseline)) throw new Error(`--baseline ${args.baseline}: no such file`);
-    out.push({ name: 'baseline', kind: 'embedded', runtime: { entry: args.baseline, nodeFlags: [], env: {} }, quickStart: false });
+    const baseline = { entry: args.baseline, nodeFlags: [], env: {} };
+    out.push({ name: 'baseline', kind: 'embedded', runtime: baseline, bridgeRuntime: baseline, quickStart: false });
   }
   if (!args['no-real']) {
-    if (existsSync(DEFAULT_CTDBD_PATH)) out.push({ name: 'ctdbd 4.17', kind: 'real', runtime: DEFAULT_DAEMON_RUNTIME, quickStart: false });
+    if (existsSync(DEFAULT_CTDBD_PATH)) out.push({ name: 'ctdbd 4.17', kind: 'real', ...base, quickStart: false });
     else process.stderr.write(`no ${DEFAULT_CTDBD_PATH}: the real cluster is skipped (apt-get install ctdb)\n`);
   }
   return out;
@@ -245,7 +263,7 @@ async function main(): Promise<void> {
       process.stderr.write(`${v.name}: 2-node cluster up in ${Date.now() - t} ms, node 0 pid ${pid}\n`);
     }
     for (const l of live) {
-      l.bridge = await startBridgeDaemons(l.variant.runtime, l.cluster.nodes[0], join(l.dir, 'bridge'));
+      l.bridge = await startBridgeDaemons(l.variant.bridgeRuntime, l.cluster.nodes[0], join(l.dir, 'bridge'));
       bridgePids.push(l.bridge.transportd, l.bridge.clusterd, l.bridge.failoverd);
     }
     process.stderr.write(`idle ${idleMs / 1000} s...\n`);

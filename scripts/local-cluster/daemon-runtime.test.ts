@@ -1,11 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
-import { DAEMON_ENV, DAEMON_NODE_FLAGS, daemonArgv, daemonEnv } from './daemon-runtime.ts';
+import {
+  BRIDGE_DAEMON_FLAGS, DAEMON_ENV, DAEMON_NODE_FLAGS, DEFAULT_DAEMON_RUNTIME, daemonArgv, daemonEnv, daemonFlags,
+} from './daemon-runtime.ts';
 
 describe('daemon runtime', () => {
   it('puts the Node flags before the entry and the subcommand after it', () => {
     expect(daemonArgv(['node', '--config', '/x'])).toEqual([...DAEMON_NODE_FLAGS, CLI_ENTRY, 'node', '--config', '/x']);
     expect(daemonArgv(['transportd'], { entry: '/other/ctdb-bridge.mjs', nodeFlags: [], env: {} })).toEqual(['/other/ctdb-bridge.mjs', 'transportd']);
+  });
+
+  it('starts transportd and the components with the bridge daemon flags, the node daemon without --optimize-for-size', () => {
+    for (const command of ['transportd', 'clusterd', 'failoverd', 'components']) {
+      expect(daemonFlags(command)).toEqual(BRIDGE_DAEMON_FLAGS);
+      expect(daemonArgv([command, '--socket', '/s'])).toEqual([...BRIDGE_DAEMON_FLAGS, CLI_ENTRY, command, '--socket', '/s']);
+    }
+    expect(BRIDGE_DAEMON_FLAGS).toContain('--optimize-for-size');
+    expect(daemonFlags('node')).toEqual(DAEMON_NODE_FLAGS);
+    expect(DAEMON_NODE_FLAGS).not.toContain('--optimize-for-size');
+    // Every daemon keeps the small young generation and no helper threads.
+    for (const flags of [DAEMON_NODE_FLAGS, BRIDGE_DAEMON_FLAGS]) expect(flags).toEqual(expect.arrayContaining(['--max-semi-space-size=1', '--single-threaded']));
+  });
+
+  it('gives every daemon the same flags when a runtime names them (benchmarks trying settings)', () => {
+    const runtime = { ...DEFAULT_DAEMON_RUNTIME, nodeFlags: ['--lite-mode'] };
+    expect(daemonArgv(['node'], runtime)).toEqual(['--lite-mode', CLI_ENTRY, 'node']);
+    expect(daemonArgv(['clusterd'], runtime)).toEqual(['--lite-mode', CLI_ENTRY, 'clusterd']);
   });
 
   it('adds the daemon environment; what the operator set wins', () => {

@@ -10,19 +10,40 @@ import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
  *   Environment=MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536
  *   ExecStart=/usr/bin/node --max-semi-space-size=1 --single-threaded /usr/lib/node_modules/ctdb-bridge/scripts/bin/ctdb-bridge.mjs node --config /etc/ctdb
  *
+ * (transportd and the components with daemonFlags(), as services/units.ts renders them).
+ *
  * Measured by scripts/bench/node-memory.ts (idle, and after 1M messages).
  */
 
 /**
- * V8 flags. --max-semi-space-size=1 (MiB): the young generation is 16 MiB
- * per semi-space by default and, once traffic has grown it, stays resident;
- * a daemon's garbage is short-lived packets, scavenged as cheaply from 1 MiB.
+ * V8 flags of the embedded node daemon (`ctdb-bridge node`).
+ * --max-semi-space-size=1 (MiB): the young generation is 16 MiB per
+ * semi-space by default and, once traffic has grown it, stays resident; a
+ * daemon's garbage is short-lived packets, scavenged as cheaply from 1 MiB.
  * --single-threaded: no concurrent GC and compiler threads (their stacks and
  * buffers cost 1-5 MB; a small heap does not need them; messages/s unchanged).
  * No --max-old-space-size: it would not lower an idle daemon's size, only
  * turn a burst into a crash. Not --lite-mode or --no-opt: 3-5x fewer messages/s.
  */
 export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--single-threaded'];
+
+/**
+ * V8 flags of transportd and the component daemons (clusterd, failoverd,
+ * components): the node daemon's, plus --optimize-for-size (V8 grows the
+ * heap later and compiles less aggressively). Measured with
+ * scripts/bench/node-memory.ts --bridge-try (idle RSS) and
+ * transport-throughput (requests/s); figures in the commit that chose it.
+ * Not for the node daemon: its messages/s are its job.
+ */
+export const BRIDGE_DAEMON_FLAGS: readonly string[] = [...DAEMON_NODE_FLAGS, '--optimize-for-size'];
+
+/** The subcommands started with BRIDGE_DAEMON_FLAGS. */
+export const BRIDGE_DAEMON_COMMANDS: readonly string[] = ['transportd', 'clusterd', 'failoverd', 'components'];
+
+/** The V8 flags a daemon subcommand is started with (one home for the choice: local clusters, `start`, systemd units). */
+export function daemonFlags(subcommand: string): readonly string[] {
+  return BRIDGE_DAEMON_COMMANDS.includes(subcommand) ? BRIDGE_DAEMON_FLAGS : DAEMON_NODE_FLAGS;
+}
 
 /**
  * Environment. MALLOC_ARENA_MAX=2: glibc gives each thread that allocates
@@ -41,15 +62,16 @@ export const DAEMON_ENV: Readonly<Record<string, string>> = {
 export interface DaemonRuntime {
   /** The ctdb-bridge command (scripts/bin/ctdb-bridge.mjs of some build). */
   entry: string;
-  nodeFlags: readonly string[];
+  /** The same Node flags for every daemon (benchmarks trying settings); absent: daemonFlags() per subcommand. */
+  nodeFlags?: readonly string[];
   env: Readonly<Record<string, string>>;
 }
 
-export const DEFAULT_DAEMON_RUNTIME: DaemonRuntime = { entry: CLI_ENTRY, nodeFlags: DAEMON_NODE_FLAGS, env: DAEMON_ENV };
+export const DEFAULT_DAEMON_RUNTIME: DaemonRuntime = { entry: CLI_ENTRY, env: DAEMON_ENV };
 
 /** The argument vector for `node`: flags, the ctdb-bridge entry, then the subcommand and its arguments. */
 export function daemonArgv(command: string[], runtime: DaemonRuntime = DEFAULT_DAEMON_RUNTIME): string[] {
-  return [...runtime.nodeFlags, runtime.entry, ...command];
+  return [...(runtime.nodeFlags ?? daemonFlags(command[0] ?? '')), runtime.entry, ...command];
 }
 
 /** `env` with the daemon settings added; a value already set there (by the operator) wins. */

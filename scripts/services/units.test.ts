@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DAEMON_NODE_FLAGS } from '../local-cluster/daemon-runtime.ts';
+import { daemonFlags } from '../local-cluster/daemon-runtime.ts';
 import { DEFAULT_TRANSPORT_SOCKET } from '../../components/framework/services.ts';
 import { bridgeConfDefaults, parseBridgeConf } from '../../components/framework/bridge-conf.ts';
 import { DRAIN_WAIT_MS, startOrder } from './services.ts';
@@ -24,7 +24,7 @@ describe('systemd units', () => {
     for (const service of ['transportd', 'clusterd', 'failoverd'] as const) {
       const u = entries(renderUnit(service, paths));
       expect(u.get('ExecStart')).toEqual([
-        `/usr/bin/node ${DAEMON_NODE_FLAGS.join(' ')} ${paths.bin} ${service} $CTDB_BRIDGE_${service.toUpperCase()}_OPTIONS`]);
+        `/usr/bin/node ${daemonFlags(service).join(' ')} ${paths.bin} ${service} $CTDB_BRIDGE_${service.toUpperCase()}_OPTIONS`]);
       expect(u.get('Environment')).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536', 'CTDB_BASE=/etc/ctdb']));
       expect(u.get('EnvironmentFile')).toEqual(['-/etc/default/ctdb-bridge']);
       expect(u.get('Restart')).toEqual(['on-failure']);

@@ -4,7 +4,7 @@
 // in /etc/ctdb (CTDB_BASE: nodes, ctdb.conf, ctdb-bridge.conf) and
 // /etc/default/ctdb-bridge (environment, extra daemon options).
 
-import { DAEMON_ENV, DAEMON_NODE_FLAGS } from '../local-cluster/daemon-runtime.ts';
+import { DAEMON_ENV, daemonFlags } from '../local-cluster/daemon-runtime.ts';
 import { PACKAGE_VERSION } from '../../legacy/common/package-info.ts';
 import { BRIDGE_SERVICES, DRAIN_WAIT_MS, SERVICE_FACTS, drainArgs, type BridgeService } from './services.ts';
 
@@ -110,7 +110,7 @@ export function renderUnit(service: BridgeService, paths: UnitPaths): string {
     ['After', [CTDB_UNIT, ...needs].join(' ')],
   ];
   const cli = (args: string[]) => [paths.node, paths.bin, ...args].map(execWord).join(' ');
-  const daemon = `${[paths.node, ...DAEMON_NODE_FLAGS, paths.bin, service].map(execWord).join(' ')} $${optionsVariable(service)}`;
+  const daemon = `${[paths.node, ...daemonFlags(service), paths.bin, service].map(execWord).join(' ')} $${optionsVariable(service)}`;
   const svc: Section = [
     ['Type', 'exec'],
     ...Object.entries(DAEMON_ENV).map(([k, v]) => ['Environment', `${k}=${v}`] as [string, string]),
