@@ -30,6 +30,7 @@ import { Tunables } from './tunables.ts';
 import { Srvid } from '../protocol/srvid.ts';
 import { PublicIpTable } from './public-ips.ts';
 import type { IpEventRunner } from './ip-events.ts';
+import { IpEventRelay } from './ip-event-relay.ts';
 import { releaseAllPublicIps } from './controls/public-ips.ts';
 
 /**
@@ -204,6 +205,13 @@ export class Daemon {
     this.budget.setLogger(log);
     this.state = new ClusterState(this.config.nodes, this.pnn, this.config);
     this.publicIps = new PublicIpTable(this.pnn, this.config.publicAddresses);
+    this.ipEvents ??= new IpEventRelay({
+      pnn: this.pnn,
+      log,
+      hasListener: (srvid) => (this.srvids.listenersOf(srvid)?.length ?? 0) > 0,
+      sendMessage: (dest, srvid, data) => this.sendMessage(dest, srvid, data),
+      onMessage: (srvid, handle) => { this.registerInternal(srvid, 'ip-events', (_s, data) => handle(data)); },
+    });
     if (this.config.startAsStopped) this.state.setOwnFlags(NodeFlag.STOPPED, 0);
     if (this.config.startAsDisabled) this.state.setOwnFlags(NodeFlag.PERMANENTLY_DISABLED, 0);
     this.state.runState = RunState.SETUP;
@@ -285,10 +293,11 @@ export class Daemon {
   private async doStop(reason: string): Promise<void> {
     this.log.info({ reason }, 'embedded ctdbd stopping');
     if (this.state) this.state.runState = RunState.SHUTDOWN;
+    if (this.publicIps) await releaseAllPublicIps(this);
+    if (this.ipEvents instanceof IpEventRelay) this.ipEvents.stop();
     this.running = false;
     this.recoverd?.stop();
     this.keepalive?.stop();
-    if (this.publicIps) await releaseAllPublicIps(this);
     if (this.sweeper) clearInterval(this.sweeper);
     this.budget.stop();
     for (const p of this.pending.takeWhere(() => true)) {

@@ -31,6 +31,16 @@ export const Srvid = {
 } as const;
 export type SrvidName = keyof typeof Srvid;
 
+/**
+ * ctdb-bridge's own ports, in the range ctdb reserves for server daemons:
+ * the embedded daemon hands public IP events to the host executor
+ * (failoverd native) and hears back on these (legacy/daemon/ip-event-relay.ts).
+ */
+export const BridgeSrvid = {
+  IP_EVENT: 0x9e00000000000001n,
+  IP_EVENT_DONE: 0x9e00000000000002n,
+} as const;
+
 /** Reserved ranges by top byte. */
 export const SrvidRange = {
   PID: 0x00n,
