@@ -1,16 +1,23 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { startRealSuiteCluster, type RealSuiteCluster } from './support/suite-clusters.ts';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../legacy/common/log.ts';
+import { NetnsRealLocalCluster } from '../scripts/local-cluster/netns/index.ts';
+import { trackCluster, untrackCluster } from './support/live-clusters.ts';
+import { eventually } from './suites/client-support.ts';
 import { killServices, killUpgradeWhen, pidFileOf, runUpgrade, servicePids, type UpgradeRun } from './suites/upgrade-cli.ts';
 import { isAlive, readPidFile } from '../scripts/local-cluster/processes.ts';
 import type { Stage } from '../scripts/cli/upgrade/stages.ts';
 
 /**
- * The migration CLI on a 3-node cluster of Debian's ctdbd 4.17 (loopback,
- * 127.0.120-129.x): 0 -> 1 -> 2 node by node, 3 and 4 cluster-wide, then
- * back to 0; Debian's `ctdb status` and `ctdb ip` answer on every node at
- * every stage and no public address moves; a refused preflight changes
+ * The migration CLI on a 3-node cluster of Debian's ctdbd 4.17 with public
+ * IP failover (netns harness, subnet 10.120-129.x): 0 -> 1 -> 2 node by
+ * node, 3 and 4 cluster-wide (stage 4's ws transportds listen in the nodes'
+ * namespaces), then back to 0; Debian's `ctdb status` and `ctdb ip` answer
+ * on every node at every stage, and no public address moves (as `ctdb ip
+ * all` says and as the client namespace finds); a refused preflight changes
  * nothing; a CLI killed mid-step leaves a half-done node that a rerun
  * finishes. Each CLI run is its own process (services outlive it), and each
  * transition's duration is printed.
@@ -21,8 +28,8 @@ interface StatusJson {
   deciding: { mode: string; leaseHeld: boolean; differences: number } | null;
 }
 
-describe('ctdb-bridge upgrade on a real ctdbd 4.17 cluster', () => {
-  let cluster: RealSuiteCluster;
+describe('ctdb-bridge upgrade on a real ctdbd 4.17 cluster with public addresses (netns)', () => {
+  let cluster: NetnsRealLocalCluster;
   let dir: string;
   const timings: Array<[string, number]> = [];
 
@@ -33,48 +40,87 @@ describe('ctdb-bridge upgrade on a real ctdbd 4.17 cluster', () => {
   };
   const stages = async () => (await status()).nodes.map((n) => n.stage);
 
-  /** Debian's ctdb CLI answers on every node (asked in parallel): all nodes OK, the same `ctdb ip all` everywhere; returns it. */
-  async function ctdbAnswers(): Promise<string> {
+  /**
+   * Debian's ctdb CLI answers on every node (asked in parallel): all nodes OK,
+   * the same `ctdb ip all` everywhere, and every public address answered from
+   * the client namespace by the node ctdb names. Returns that placement.
+   */
+  async function ctdbAnswers(label = 'start'): Promise<string> {
     const answers = await Promise.all(cluster.nodes.map(async (n) => {
-      const [s, ip] = await Promise.all([cluster.ctdb(n.pnn, ['status']), cluster.ctdb(n.pnn, ['ip', 'all'])]);
+      const [s, ip] = await Promise.all([cluster.ctdb(n.pnn, ['status']), cluster.ctdb(n.pnn, ['-X', 'ip', 'all'])]);
       expect(s.exitCode, s.stderr).toBe(0);
       expect(s.stdout.match(/^pnn:\d+ \S+ +OK/gm)?.length, s.stdout).toBe(cluster.nodes.length);
       expect(ip.exitCode, ip.stderr).toBe(0);
       return ip.stdout;
     }));
     expect(new Set(answers).size).toBe(1);
-    return answers[0];
+    const ctdb = await cluster.ctdbIpAll(0);
+    const client = await cluster.netns.answersAll();
+    expect(Object.fromEntries(client), `${label}: who answers from the client vs ctdb ip all`).toEqual(Object.fromEntries(ctdb));
+    return JSON.stringify(Object.fromEntries(client));
   }
 
   /** `ctdb ip all` before the first step; every step must leave it as it was. */
   let placement = '';
 
+  /** Samples who answers each public address from the client until stopped; returns every sample that differed from `placement`. */
+  function watchAddresses(): () => Promise<string[]> {
+    const odd: string[] = [];
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        const now = JSON.stringify(Object.fromEntries(await cluster.netns.answersAll()));
+        if (now !== placement) odd.push(now);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    })();
+    return async () => {
+      stop = true;
+      await loop;
+      return odd;
+    };
+  }
+
   async function step(label: string, args: string[], expectStages: Stage[]): Promise<UpgradeRun> {
+    const watching = watchAddresses();
     const r = await runUpgrade(dir, [...args, '--json']);
+    const odd = await watching();
     expect(r.exitCode, `${label}: ${r.stdout}\n${r.stderr}`).toBe(0);
     const done = r.events.at(-1);
     expect(done).toMatchObject({ event: 'done', exitCode: 0 });
     timings.push([label, done!.event === 'done' ? done!.elapsedMs : NaN]);
     expect(r.events.filter((e) => e.event === 'progress' && e.line.startsWith('moved:'))).toEqual([]);
-    const [stagesNow, ctdbNow] = await Promise.all([stages(), ctdbAnswers()]);
-    expect(stagesNow).toEqual(expectStages);
-    expect(ctdbNow).toBe(placement); // no address moved
+    expect(odd, `${label}: the client saw addresses move or go silent during the step`).toEqual([]);
+    const [stagesNow, ctdbNow] = await Promise.all([stages(), ctdbAnswers(label)]);
+    expect(stagesNow, label).toEqual(expectStages);
+    expect(ctdbNow, `${label}: ctdb ip all after the step`).toBe(placement);
     return r;
   }
 
   beforeAll(async () => {
-    cluster = await startRealSuiteCluster({ nodes: 3, subnetRange: [120, 129] });
-    dir = cluster.fixture.dir;
+    dir = await mkdtemp(join(tmpdir(), 'ctdb-bridge-upgrade-'));
+    cluster = new NetnsRealLocalCluster({
+      dir, nodes: 3, ownerPid: process.pid, logger: silentLogger('upgrade-netns'), netns: { subnetRange: [120, 129] },
+    });
+    trackCluster(cluster, true);
+    await cluster.up();
     for (const n of cluster.nodes) {
-      await appendFile(`${n.base}/ctdb-bridge.conf`, '[failoverd]\n\tcheck interval = 250\n\ttakeover lease = 3000\n\tsettle time = 1000\n');
+      await appendFile(join(n.base, 'ctdb-bridge.conf'), '[failoverd]\n\tcheck interval = 250\n\ttakeover lease = 3000\n\tsettle time = 1000\n');
     }
-  }, 120_000);
+    // Every address hosted and answered once before the first step.
+    await eventually(async () => {
+      const client = await cluster.netns.answersAll();
+      return [...client.values()].every((p) => p !== undefined) || undefined;
+    }, 60_000, 'every public address answered');
+  }, 180_000);
 
   afterAll(async () => {
     if (cluster) {
       await killServices(cluster.nodes);
-      await cluster.teardown();
+      await cluster.down().catch(() => undefined);
+      untrackCluster(cluster);
     }
+    if (dir) await rm(dir, { recursive: true, force: true });
     // eslint-disable-next-line no-console
     console.log(`upgrade transitions (ms): ${timings.map(([l, ms]) => `${l} ${ms}`).join(', ')}`);
   }, 60_000);

@@ -32,6 +32,12 @@ export interface DetachedSpawnerOptions {
   wsPort?: number;
   /** SIGTERM grace before SIGKILL. */
   stopGraceMs?: number;
+  /**
+   * A netns local cluster: the node's network namespace. The ws uplink
+   * listens on the node's address, which only exists there; everything else
+   * talks over unix sockets and runs on the host.
+   */
+  namespaceOf?(pnn: number): string | undefined;
 }
 
 export class DetachedStartError extends Error {
@@ -83,7 +89,12 @@ export class DetachedSpawner implements ServiceSpawner {
     const logFile = join(node.base, `${service}.log`);
     const fd = openSync(logFile, 'a');
     const from = statSync(logFile).size;
-    const proc = spawn(process.execPath, daemonArgv([service, ...args]), {
+    const ns = service === 'transportd' && this.uplinks.get(node.pnn) === 'ws' ? this.opts.namespaceOf?.(node.pnn) : undefined;
+    // `ip netns exec` execs: the PID is node's own either way.
+    const [file, argv] = ns
+      ? ['ip', ['netns', 'exec', ns, process.execPath, ...daemonArgv([service, ...args])]]
+      : [process.execPath, daemonArgv([service, ...args])];
+    const proc = spawn(file, argv, {
       detached: true,
       stdio: ['ignore', 'ignore', fd],
       // CTDB_BASE: the local cluster's last-resort sweep (processesWithBase) finds these too.

@@ -84,19 +84,29 @@ export class UpgradeActions implements StepRunner {
     }
   }
 
+  /**
+   * Tunnel and ws links do not meet, so every node switches at once; while
+   * the links are down clusterd would see its peers gone and an active
+   * failoverd would move their addresses. So ctdbd does failover meanwhile
+   * (handback), and failoverd takes it over again once every node is linked
+   * (both stages an uplink step ends in, 3 and 4, have failoverd active).
+   */
   private async switchUplinks(uplink: UplinkKind, progress: (line: string) => void): Promise<void> {
     const switcher = this.deps.uplinks;
     if (!switcher) throw new Error('this service manager cannot switch transportd\'s uplink');
     const before = await this.deps.observe();
-    const active = before.nodes.some((n) => n.failoverdMode === 'active');
-    // Tunnel and ws links do not meet: every node switches at once, then the cluster is waited for.
+    if (before.nodes.some((n) => n.failoverdMode === 'active')) {
+      progress('ctdbd does failover while the links change');
+      await this.switchFailover('shadow', progress);
+    }
     await Promise.all(before.nodes.filter((n) => n.uplink !== uplink).map(async (n) => {
       await switcher.restartTransportd(n.pnn, uplink);
       progress(`node ${n.pnn}: transportd on the ${uplink} uplink`);
     }));
-    await this.until(progress, `every transportd on the ${uplink} uplink with its components attached`, (o) =>
+    await this.until(progress, `every transportd on the ${uplink} uplink, every failoverd answering and the deciding one agreeing with ctdbd`, (o) =>
       o.nodes.every((n) => n.uplink === uplink && n.failoverdMode !== null) &&
-      (!active || (o.deciding !== null && o.deciding.mode === 'active' && o.deciding.leaseHeld)));
+      o.deciding !== null && o.deciding.differences === 0 && o.deciding.offPlan.length === 0);
+    await this.switchFailover('active', progress);
   }
 
   private async until(progress: (line: string) => void, what: string, done: (o: ClusterObservation) => boolean): Promise<ClusterObservation> {

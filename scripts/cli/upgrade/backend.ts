@@ -7,6 +7,7 @@
 import { LegacyClient, resolveSocketPath } from '../../../legacy/client/index.ts';
 import { silentLogger } from '../../../legacy/common/log.ts';
 import { readClusterFile } from '../../local-cluster/cluster-file.ts';
+import { nodeNamespace } from '../../local-cluster/netns/names.ts';
 import type { LocalClusterNode } from '../../local-cluster/types.ts';
 import { LocalClusterServiceManager } from '../../services/local-cluster-service-manager.ts';
 import { DetachedSpawner } from '../../services/detached-spawner.ts';
@@ -33,7 +34,11 @@ export interface LocalClusterBackendOptions {
 export async function localClusterBackend(opts: LocalClusterBackendOptions): Promise<UpgradeBackend & { spawner: DetachedSpawner; nodes: LocalClusterNode[] }> {
   const file = await readClusterFile(opts.dir);
   const nodes: LocalClusterNode[] = file.nodes.map((n) => ({ pnn: n.pnn, address: n.address, base: n.base, socketPath: n.socketPath }));
-  const spawner = new DetachedSpawner({ clusterDir: opts.dir, pollIntervalMs: opts.transportdPollMs, logLevel: opts.logLevel });
+  const netns = file.netns;
+  const spawner = new DetachedSpawner({
+    clusterDir: opts.dir, pollIntervalMs: opts.transportdPollMs, logLevel: opts.logLevel,
+    namespaceOf: netns ? (pnn) => nodeNamespace(netns.id, pnn) : undefined,
+  });
   // No drain on stop: the plan hands failover back to ctdbd before any failoverd stops.
   const manager = new LocalClusterServiceManager({ cluster: { dir: opts.dir, nodes }, spawner, drain: false });
   const ordered = [...nodes].sort((a, b) => (a.pnn === opts.via ? -1 : b.pnn === opts.via ? 1 : a.pnn - b.pnn));

@@ -109,3 +109,20 @@ describe('plan: rollback', () => {
     expect(p.ok).toBe(true);
   });
 });
+
+describe('plan: an uplink switch interrupted after the handback', () => {
+  const interrupted = () => {
+    const obs = clusterAt([4, 4, 4]);
+    for (const n of obs.nodes) n.failoverdMode = 'shadow';
+    obs.deciding = { ...obs.deciding!, mode: 'shadow', leaseHeld: false };
+    return obs;
+  };
+  test('advance to 4 finishes with the handover', () => {
+    const p = plan(interrupted(), { direction: 'advance', target: 4, nodes: 'all' });
+    expect(kinds(p)).toEqual(['handover']);
+    expect(p.ok).toBe(true);
+  });
+  test('rollback to 2 switches the uplink back and hands back after it', () => {
+    expect(kinds(plan(interrupted(), { direction: 'rollback', target: 2, nodes: 'all' }))).toEqual(['uplink-tunnel', 'handback']);
+  });
+});

@@ -25,8 +25,8 @@ export const WAITS_FOR: Readonly<Record<StepKind, string>> = {
   'start-transportd': 'transportd answering over the tunnel',
   'start-components': 'clusterd and failoverd answering (shadow)',
   handover: 'ctdbd takeover runs held off on every node',
-  'uplink-ws': 'every transportd linked over WebSocket, failoverd active',
-  'uplink-tunnel': 'every transportd back on the tunnel, failoverd active',
+  'uplink-ws': 'every transportd linked over WebSocket (ctdbd does failover meanwhile), then failoverd active again',
+  'uplink-tunnel': 'every transportd back on the tunnel (ctdbd does failover meanwhile), then failoverd active again',
   handback: 'takeover lease handed back to ctdbd',
   'stop-components': 'clusterd and failoverd gone',
   'stop-transportd': 'transportd gone (node legacy-only)',
@@ -95,7 +95,8 @@ export function plan(obs: ClusterObservation, req: PlanRequest): Plan {
     if (target >= 4 && obs.nodes.some((n) => n.uplink !== 'ws')) steps.push(step('uplink-ws', null, 3, 4));
   } else {
     if (target < 4 && obs.nodes.some((n) => n.uplink === 'ws')) steps.push(step('uplink-tunnel', null, 4, 3));
-    if (target < 3 && obs.nodes.some((n) => n.failoverdMode === 'active')) steps.push(step('handback', null, 3, 2));
+    // An uplink step ends with failoverd active (stages 3 and 4), so below 3 a handback follows it.
+    if (target < 3 && (steps.length > 0 || obs.nodes.some((n) => n.failoverdMode === 'active'))) steps.push(step('handback', null, 3, 2));
     for (const n of chosen) {
       const present = (h: string) => h === 'running' || h === 'failed' || h === 'unknown';
       if (target < 2 && (present(n.services.clusterd) || present(n.services.failoverd))) steps.push(step('stop-components', n.pnn, 2, 1));
