@@ -19,16 +19,7 @@ describe('failoverd scenarios on a real ctdbd 4.17 cluster (netns, stage 3)', ()
   let c: FailoverdNetnsCluster;
   const hostsOf = (p: Placement, pnn: number) => [...p].filter(([, h]) => h === pnn).map(([ip]) => ip);
 
-  /** Back to three nodes, every bridge running, failoverd deciding with its lease on every node, placement settled. */
-  async function restore(): Promise<Placement> {
-    for (const pnn of NODES) {
-      if (!c.alive.has(pnn)) await c.startNode(pnn, true);
-      else if (!c.bridge[pnn]) await c.startBridge(pnn);
-    }
-    await c.statusWhen((s) => s.takeoverLease?.held === true && s.takeoverLease.nodes.length === NODES.length
-      && s.addresses.length > 0 && s.addresses.every((a) => a.host === a.plan), 'failoverd deciding, lease on every node, placement as planned');
-    return c.settled();
-  }
+  const restore = () => c.restore(true);
 
   beforeAll(async () => {
     c = await FailoverdNetnsCluster.up({ nodes: NODES.length, subnetRange: [110, 119], bridgeConf: FAST_BRIDGE_CONF, prefix: 'ctdb-bridge-failoverd-scen-' });

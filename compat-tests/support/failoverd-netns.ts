@@ -181,6 +181,23 @@ export class FailoverdNetnsCluster {
     }
   }
 
+  /**
+   * Back to every node running (bridges too when `bridge`), failoverd deciding
+   * with its lease on every node and the placement as planned, addresses settled.
+   */
+  async restore(bridge: boolean, timeoutMs = 60_000): Promise<Placement> {
+    const nodes = this.cluster.nodes.map((n) => n.pnn);
+    for (const pnn of nodes) {
+      if (!this.alive.has(pnn)) await this.startNode(pnn, bridge);
+      else if (bridge && !this.bridge[pnn]) await this.startBridge(pnn);
+    }
+    if (bridge) {
+      await this.statusWhen((s) => s.takeoverLease?.held === true && s.takeoverLease.nodes.length === nodes.length
+        && s.addresses.length > 0 && s.addresses.every((a) => a.host === a.plan), 'failoverd deciding, lease on every node, placement as planned', timeoutMs);
+    }
+    return this.settled(timeoutMs);
+  }
+
   async down(): Promise<void> {
     for (let pnn = 0; pnn < this.bridge.length; pnn++) await this.stopBridge(pnn);
     await this.cluster.down().catch(() => undefined);
