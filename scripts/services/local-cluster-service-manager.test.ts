@@ -118,3 +118,33 @@ describe('LocalClusterServiceManager', () => {
     await expect(m.status(5, 'transportd')).rejects.toThrow('node 5 is not in this local cluster (nodes 0, 1)');
   });
 });
+
+describe('LocalClusterServiceManager adopting what an earlier process started', () => {
+  /** A spawner whose children "survive" one manager and are adopted by the next (the detached spawner's role). */
+  class AdoptingSpawner extends SleepSpawner {
+    readonly left = new Map<string, SupervisedChild>();
+    override async spawn(node: LocalClusterNode, service: BridgeService, socket: string): Promise<SupervisedChild> {
+      const child = await super.spawn(node, service, socket);
+      this.left.set(`${node.pnn}/${service}`, child);
+      return child;
+    }
+    async adopt(node: LocalClusterNode, service: BridgeService): Promise<SupervisedChild | undefined> {
+      const child = this.left.get(`${node.pnn}/${service}`);
+      return child && child.exit() === undefined ? child : undefined;
+    }
+  }
+
+  it('a second manager reports, keeps and stops the first one\'s services instead of starting them again', async () => {
+    const spawner = new AdoptingSpawner();
+    await new LocalClusterServiceManager({ cluster, spawner, drain: false }).start(0, 'clusterd');
+    const second = new LocalClusterServiceManager({ cluster, spawner, drain: false });
+    const pid = spawner.left.get('0/clusterd')!.pid;
+    expect(await second.status(0, 'clusterd')).toEqual({ pnn: 0, service: 'clusterd', state: 'running', pid });
+    await second.start(0, 'clusterd');
+    expect(spawner.events.filter((e) => e.startsWith('spawn'))).toHaveLength(2); // transportd and clusterd, once each
+    await second.stop(0, 'clusterd');
+    expect(isAlive(pid)).toBe(false);
+    expect((await second.status(0, 'clusterd')).state).toBe('stopped');
+    expect((await second.status(0, 'transportd')).state).toBe('running');
+  });
+});
