@@ -1,0 +1,142 @@
+import type { LegacyClient } from '../../../legacy/client/client.ts';
+import type { LegacyMessage } from '../../../legacy/client/events.ts';
+import type { Logger } from '../../../legacy/common/log.ts';
+import type { PublicAddress } from '../../../legacy/config/public-addresses.ts';
+import type { IpEvent } from '../../../legacy/daemon/ip-events.ts';
+import type { HostedAddress } from '../../../legacy/daemon/public-ips.ts';
+import { Node } from '../../../legacy/protocol/constants.ts';
+import { BridgeSrvid } from '../../../legacy/protocol/srvid.ts';
+import { sockAddrOf } from '../../../legacy/daemon/controls/info.ts';
+import type { HostExecutor } from './executor.ts';
+
+/**
+ * failoverd's native mode on one node: the executor of the embedded
+ * daemon's public IP events. It registers on BridgeSrvid.IP_EVENT of its
+ * local daemon, carries each event out on the host (one at a time, in the
+ * order they came) and answers on IP_EVENT_DONE; every `checkIntervalMs` it
+ * makes the host carry exactly the addresses the daemon says this node
+ * hosts (drift: an address removed by hand, a crash between add and answer).
+ * Requests are validated here, where they are consumed.
+ */
+
+export type NativeLink = Pick<LegacyClient, 'registerSrvid' | 'sendMessage' | 'getPublicIps' | 'getPublicIpInfo' | 'getPnn'>;
+
+export interface NativeHostOptions {
+  link: NativeLink;
+  executor: Pick<HostExecutor, 'execute' | 'reconcile'>;
+  /** This node's public_addresses (only these are ever touched). */
+  publicAddresses: readonly PublicAddress[];
+  log: Logger;
+  checkIntervalMs: number;
+}
+
+export class IpEventRequestError extends Error {
+  override name = 'IpEventRequestError';
+}
+
+interface Request {
+  id: number;
+  event: IpEvent;
+}
+
+export class NativeHost {
+  private queue: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Events carried out and drift repairs made (status). */
+  readonly counters = { events: 0, failedEvents: 0, repairs: 0 };
+
+  constructor(private readonly opts: NativeHostOptions) {}
+
+  async start(): Promise<void> {
+    await this.opts.link.registerSrvid(BridgeSrvid.IP_EVENT, (m) => this.onRequest(m));
+    this.scheduleCheck();
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    return this.queue;
+  }
+
+  /** One drift check now (also what the timer runs). */
+  check(): Promise<void> {
+    return this.enqueue(async () => {
+      const hosted = await this.hostedByThisNode();
+      const drift = await this.opts.executor.reconcile(hosted, this.opts.publicAddresses);
+      this.counters.repairs += drift.missing.length + drift.stray.length;
+    });
+  }
+
+  private onRequest(m: LegacyMessage): void {
+    let req: Request;
+    try {
+      req = parseRequest(m.data);
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message, bytes: m.data.length }, 'malformed ip event request: ignored');
+      return;
+    }
+    void this.enqueue(async () => {
+      let error: string | undefined;
+      try {
+        await this.opts.executor.execute(req.event);
+        this.counters.events++;
+      } catch (err) {
+        error = (err as Error).message;
+        this.counters.failedEvents++;
+        this.opts.log.error({ event: req.event, err: error }, 'public IP event failed on this host');
+      }
+      const answer = error === undefined ? { id: req.id, ok: true } : { id: req.id, ok: false, error };
+      this.opts.link.sendMessage(Node.CURRENT, BridgeSrvid.IP_EVENT_DONE, Buffer.from(JSON.stringify(answer)));
+    });
+  }
+
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(job, job);
+    this.queue = next.catch((err) => { this.opts.log.warn({ err: (err as Error).message }, 'native host job failed'); });
+    return next;
+  }
+
+  private scheduleCheck(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.check().catch(() => undefined).finally(() => this.scheduleCheck());
+    }, this.opts.checkIntervalMs);
+    this.timer.unref();
+  }
+
+  private async hostedByThisNode(): Promise<HostedAddress[]> {
+    const pnn = await this.opts.link.getPnn();
+    const { ips } = await this.opts.link.getPublicIps();
+    const out: HostedAddress[] = [];
+    for (const ip of ips.filter((i) => i.pnn === pnn)) {
+      const info = await this.opts.link.getPublicIpInfo(sockAddrOf(ip.addr.address, 0));
+      const iface = info.ifaces[info.activeIdx]?.name;
+      const configured = this.opts.publicAddresses.find((p) => p.address === ip.addr.address);
+      if (iface && configured) out.push({ address: ip.addr.address, prefixLength: configured.prefixLength, iface });
+    }
+    return out;
+  }
+}
+
+export function parseRequest(data: Buffer): Request {
+  let v: unknown;
+  try {
+    v = JSON.parse(data.toString('utf8'));
+  } catch {
+    throw new IpEventRequestError('not JSON');
+  }
+  if (typeof v !== 'object' || v === null) throw new IpEventRequestError('not an object');
+  const r = v as Record<string, unknown>;
+  if (!Number.isSafeInteger(r.id)) throw new IpEventRequestError('id missing');
+  const id = r.id as number;
+  if (r.event === 'ipreallocated') return { id, event: { event: 'ipreallocated' } };
+  if (r.event !== 'takeip' && r.event !== 'releaseip') throw new IpEventRequestError(`unknown event ${String(r.event)}`);
+  const { iface, address, prefixLength } = r;
+  if (typeof iface !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) throw new IpEventRequestError('bad interface name');
+  if (typeof address !== 'string' || !/^[0-9A-Fa-f:.]{2,45}$/.test(address)) throw new IpEventRequestError('bad address');
+  if (!Number.isInteger(prefixLength) || (prefixLength as number) < 0 || (prefixLength as number) > 128) {
+    throw new IpEventRequestError('bad prefix length');
+  }
+  return { id, event: { event: r.event, iface, address, prefixLength: prefixLength as number } };
+}

@@ -1,0 +1,163 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../legacy/common/log.ts';
+import type { LegacyMessage } from '../../../legacy/client/events.ts';
+import { BridgeSrvid } from '../../../legacy/protocol/srvid.ts';
+import type { CommandRunner } from './commands.ts';
+import { enabledScripts } from './event-scripts.ts';
+import { HostExecutor } from './executor.ts';
+import { addAddressArgs, deleteAddressArgs, findDrift, parseAddresses } from './host-addresses.ts';
+import { NativeHost, parseRequest, type NativeLink } from './native-host.ts';
+
+const h1 = { address: '10.5.1.1', prefixLength: 24, iface: 'eth1' };
+const h6 = { address: 'fd00::5', prefixLength: 64, iface: 'eth1' };
+const log = silentLogger('test');
+
+describe('host addresses', () => {
+  it('ip command lines for IPv4 and IPv6', () => {
+    expect(addAddressArgs(h1)).toEqual(['addr', 'add', '10.5.1.1/24', 'brd', '+', 'dev', 'eth1']);
+    expect(deleteAddressArgs(h1)).toEqual(['addr', 'del', '10.5.1.1/24', 'dev', 'eth1']);
+    expect(addAddressArgs(h6)).toEqual(['-6', 'addr', 'add', 'fd00::5/64', 'dev', 'eth1', 'nodad']);
+    expect(deleteAddressArgs(h6)).toEqual(['-6', 'addr', 'del', 'fd00::5/64', 'dev', 'eth1']);
+  });
+
+  it('reads `ip -j addr show` and finds what is missing and what is stray', () => {
+    const shown = JSON.stringify([
+      { ifname: 'lo', addr_info: [{ local: '127.0.0.1' }] },
+      { ifname: 'eth1', addr_info: [{ local: '10.5.0.1' }, { local: '10.5.1.2' }] },
+    ]);
+    const onHost = parseAddresses(shown);
+    expect(onHost.get('10.5.1.2')).toBe('eth1');
+    const pub = [{ address: '10.5.1.1', prefixLength: 24 }, { address: '10.5.1.2', prefixLength: 24 }, { address: '10.5.1.3', prefixLength: 24 }];
+    expect(findDrift(onHost, [h1], pub)).toEqual({ missing: [h1], stray: [{ address: '10.5.1.2', prefixLength: 24, iface: 'eth1' }] });
+    expect(() => parseAddresses('nope')).toThrow(/no JSON/);
+  });
+});
+
+describe('HostExecutor', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), 'native-exec-'));
+    const dir = join(base, 'events', 'legacy');
+    await mkdir(dir, { recursive: true });
+    for (const [name, mode] of [['10.interface.script', 0o755], ['49.winbind.script', 0o644], ['50.samba.script', 0o755], ['README', 0o755]] as const) {
+      await writeFile(join(dir, name), '#!/bin/sh\nexit 0\n');
+      await chmod(join(dir, name), mode);
+    }
+  });
+  afterAll(async () => {
+    await rm(base, { recursive: true, force: true });
+  });
+
+  function recorder(fail: (program: string, args: readonly string[]) => { exitCode: number; stderr: string } | undefined = () => undefined) {
+    const ran: string[] = [];
+    const run: CommandRunner = async (program, args) => {
+      ran.push([program.split('/').pop(), ...args].join(' '));
+      const f = fail(program, args);
+      return { exitCode: f?.exitCode ?? 0, stdout: '[]', stderr: f?.stderr ?? '' };
+    };
+    return { ran, run };
+  }
+
+  it('runs only enabled NN.name.script files, not 10.interface (native mode adds addresses itself)', async () => {
+    expect((await enabledScripts(join(base, 'events', 'legacy'))).map((p) => p.split('/').pop())).toEqual(['50.samba.script']);
+    expect(await enabledScripts(join(base, 'nowhere'))).toEqual([]);
+  });
+
+  it('takeip: address, then scripts, then gratuitous ARP; releaseip: scripts, then address', async () => {
+    const r = recorder();
+    const x = new HostExecutor({ base, log, run: r.run, arpCount: 1 });
+    await x.execute({ event: 'takeip', ...h1 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(r.ran).toEqual([
+      'ip addr add 10.5.1.1/24 brd + dev eth1', '50.samba.script takeip eth1 10.5.1.1 24', 'arping -U -c 1 -w 1 -I eth1 10.5.1.1',
+    ]);
+    r.ran.length = 0;
+    await x.execute({ event: 'releaseip', ...h1 });
+    await x.execute({ event: 'ipreallocated' });
+    expect(r.ran).toEqual(['50.samba.script releaseip eth1 10.5.1.1 24', 'ip addr del 10.5.1.1/24 dev eth1', '50.samba.script ipreallocated']);
+  });
+
+  it('an address already there (or already gone) is fine; any other failure fails the event with the command and its error', async () => {
+    const exists = recorder((p, a) => (a[1] === 'add' ? { exitCode: 2, stderr: 'RTNETLINK answers: File exists' } : undefined));
+    await new HostExecutor({ base, log, run: exists.run }).execute({ event: 'takeip', ...h1 });
+    const gone = recorder((p, a) => (a[1] === 'del' ? { exitCode: 2, stderr: 'RTNETLINK answers: Cannot assign requested address' } : undefined));
+    await new HostExecutor({ base, log, run: gone.run }).execute({ event: 'releaseip', ...h1 });
+    const noDevice = recorder((p, a) => (a[1] === 'add' ? { exitCode: 1, stderr: 'Cannot find device "eth1"' } : undefined));
+    await expect(new HostExecutor({ base, log, run: noDevice.run }).execute({ event: 'takeip', ...h1 }))
+      .rejects.toThrow(/ip addr add 10.5.1.1\/24 brd \+ dev eth1 failed \(exit 1\): Cannot find device "eth1"/);
+    const script = recorder((p) => (p.endsWith('50.samba.script') ? { exitCode: 3, stderr: 'smbd not running' } : undefined));
+    await expect(new HostExecutor({ base, log, run: script.run }).execute({ event: 'ipreallocated' })).rejects.toThrow(/smbd not running/);
+  });
+});
+
+describe('NativeHost', () => {
+  function fakeLink() {
+    const answers: Array<Record<string, unknown>> = [];
+    let handler: ((m: LegacyMessage) => void) | undefined;
+    const link: NativeLink = {
+      registerSrvid: async (srvid, h) => {
+        expect(srvid).toBe(BridgeSrvid.IP_EVENT);
+        handler = h;
+        return { srvid, unsubscribe: async () => undefined } as never;
+      },
+      sendMessage: (_dest, srvid, data) => {
+        expect(srvid).toBe(BridgeSrvid.IP_EVENT_DONE);
+        answers.push(JSON.parse(data!.toString()));
+      },
+      getPnn: async () => 1,
+      getPublicIps: async () => ({ ips: [{ pnn: 1, addr: { family: 'inet', address: '10.5.1.1', port: 0 } }, { pnn: 0, addr: { family: 'inet', address: '10.5.1.2', port: 0 } }] }),
+      getPublicIpInfo: async () => ({ ip: { pnn: 1, addr: { family: 'inet', address: '10.5.1.1', port: 0 } }, activeIdx: 0, ifaces: [{ name: 'eth1', linkState: 1, references: 1 }] }),
+    };
+    const send = (v: unknown) => handler!({ srvid: BridgeSrvid.IP_EVENT, data: Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), srcnode: 1, generation: 1 });
+    return { link, answers, send };
+  }
+
+  it('carries events out in order and answers each; a failure is answered with its error; junk is ignored', async () => {
+    const l = fakeLink();
+    const done: string[] = [];
+    const host = new NativeHost({
+      link: l.link, log, checkIntervalMs: 60_000, publicAddresses: [],
+      executor: {
+        execute: async (e) => {
+          await new Promise((r) => setTimeout(r, e.event === 'takeip' ? 20 : 0));
+          if (e.event === 'ipreallocated') throw new Error('script failed');
+          done.push(e.event);
+        },
+        reconcile: async () => ({ missing: [], stray: [] }),
+      },
+    });
+    await host.start();
+    l.send({ id: 1, event: 'takeip', ...h1 });
+    l.send({ id: 2, event: 'releaseip', ...h1 });
+    l.send('{"id":3,"event":"rm -rf"}');
+    l.send({ id: 4, event: 'ipreallocated' });
+    await host.stop();
+    expect(done).toEqual(['takeip', 'releaseip']);
+    expect(l.answers).toEqual([{ id: 1, ok: true }, { id: 2, ok: true }, { id: 4, ok: false, error: 'script failed' }]);
+    expect(host.counters).toMatchObject({ events: 2, failedEvents: 1 });
+  });
+
+  it('the drift check hands the executor what this node hosts, with interface and mask', async () => {
+    const l = fakeLink();
+    const seen: unknown[] = [];
+    const host = new NativeHost({
+      link: l.link, log, checkIntervalMs: 60_000,
+      publicAddresses: [{ address: '10.5.1.1', prefixLength: 24, interfaces: ['eth1'] }, { address: '10.5.1.2', prefixLength: 24, interfaces: ['eth1'] }],
+      executor: { execute: async () => undefined, reconcile: async (hosted) => { seen.push(hosted); return { missing: [...hosted], stray: [] }; } },
+    });
+    await host.check();
+    expect(seen).toEqual([[h1]]);
+    expect(host.counters.repairs).toBe(1);
+  });
+
+  it('refuses malformed requests by field', () => {
+    expect(() => parseRequest(Buffer.from('{"id":1,"event":"takeip","iface":"eth1;reboot","address":"10.0.0.1","prefixLength":24}'))).toThrow(/interface/);
+    expect(() => parseRequest(Buffer.from('{"id":1,"event":"takeip","iface":"eth1","address":"$(x)","prefixLength":24}'))).toThrow(/address/);
+    expect(() => parseRequest(Buffer.from('{"id":1,"event":"takeip","iface":"eth1","address":"10.0.0.1","prefixLength":999}'))).toThrow(/prefix/);
+    expect(() => parseRequest(Buffer.from('{"event":"ipreallocated"}'))).toThrow(/id/);
+    expect(parseRequest(Buffer.from('{"id":9,"event":"ipreallocated"}'))).toEqual({ id: 9, event: { event: 'ipreallocated' } });
+  });
+});
