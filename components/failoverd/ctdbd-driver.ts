@@ -2,15 +2,17 @@
 // reconnected when needed, for gathering, takeover runs and the lease on
 // ctdbd's own takeover runs.
 
+import { NativeHostSwitch } from './native/native-switch.ts';
 import type { Logger } from 'pino';
 import { LegacyClient } from '../../legacy/client/client.ts';
 import { realComponentTimers, type ComponentTimers } from '../framework/component.ts';
 import type { AllocationInput, Placement } from './allocation/types.ts';
 import type { HandOver, RunOutcome, TakeoverDriver } from './failoverd.ts';
 import { TakeoverRunsLease, type LeaseLink } from './takeover-lease.ts';
-import { activeNodes, gather, takeoverRun, type RunScope } from './takeover-run/index.ts';
+import { gather, takeoverRun, type RunScope } from './takeover-run/index.ts';
 import { Control } from '../../legacy/protocol/controls.ts';
-import type { PublicIpList } from '../../legacy/protocol/types/index.ts';
+import type { NodeMap, PublicIpList } from '../../legacy/protocol/types/index.ts';
+import { NodeFlag } from '../../legacy/protocol/constants.ts';
 import { sendControl } from './takeover-run/controls.ts';
 import { publicIpPayload } from './takeover-run/execute.ts';
 import { TakeoverRunRequests } from './takeover-run-requests.ts';
@@ -27,6 +29,8 @@ export interface CtdbdDriverOptions {
   socketPath: string;
   logger: Logger;
   timers?: ComponentTimers;
+  /** CTDB_BASE of this node, for native mode (public_addresses, events/legacy); without it there is no native mode. */
+  base?: string;
 }
 
 /** A release of our own addresses may run the releaseip event (connections killed): generous, not unbounded. */
@@ -35,6 +39,7 @@ const SELF_RELEASE_TIMEOUT_MS = 10_000;
 export class CtdbdDriver implements TakeoverDriver {
   readonly lease: TakeoverRunsLease;
   readonly requests: TakeoverRunRequests;
+  readonly nativeHost: NativeHostSwitch | undefined;
   private client: LegacyClient | undefined;
   private connecting: Promise<LegacyClient> | undefined;
 
@@ -47,6 +52,8 @@ export class CtdbdDriver implements TakeoverDriver {
     };
     this.lease = new TakeoverRunsLease(link, opts.timers ?? realComponentTimers);
     this.requests = new TakeoverRunRequests(link);
+    this.nativeHost = opts.base === undefined ? undefined
+      : new NativeHostSwitch({ connect: () => this.connected(), base: opts.base, log: opts.logger });
   }
 
   async gather(scope?: RunScope): Promise<AllocationInput> {
@@ -60,7 +67,7 @@ export class CtdbdDriver implements TakeoverDriver {
     const client = await this.connected();
     // ctdbd runs its takeover runs only after a recovery; during one it refuses takeip events, and a run
     // failing there would earn a healthy node banning credits.
-    const recovering = await nodesInRecovery(client, activeNodes(await this.gather(scope)));
+    const recovering = await nodesInRecovery(client, await this.activeNodes(client, scope));
     if (recovering.length > 0) return { moved: 0, deferred: `database recovery in progress on node(s) ${recovering.join(', ')}` };
     const result = await takeoverRun({ client, log: this.opts.logger, allocate, scope });
     return { moved: result.moved.length, ...(result.status !== 0 ? { error: `${result.stage ?? 'run'}: ${result.error ?? `status ${result.status}`}` } : {}) };
@@ -83,6 +90,21 @@ export class CtdbdDriver implements TakeoverDriver {
     return failed;
   }
 
+  async nodeFlags(): Promise<string> {
+    const client = await this.connected();
+    const map = await sendControl(client, Control.GET_NODEMAP, client.pnn, { timeoutMs: 1000 });
+    if (!map.ok) throw new Error(`GET_NODEMAP failed (status ${map.status})`);
+    return (map.value as NodeMap).nodes.map((n) => `${n.pnn}:${n.flags}`).join(' ');
+  }
+
+  /** Active nodes from the node map alone (a whole gather here would add N x 2 controls before every run). */
+  private async activeNodes(client: LegacyClient, scope?: RunScope): Promise<number[]> {
+    const map = await sendControl(client, Control.GET_NODEMAP, client.pnn, { timeoutMs: 2000 });
+    if (!map.ok) throw new Error(`GET_NODEMAP failed (status ${map.status})`);
+    const silent = new Set(scope?.unreachable ?? []);
+    return (map.value as NodeMap).nodes.filter((n) => (n.flags & NodeFlag.INACTIVE) === 0 && !silent.has(n.pnn)).map((n) => n.pnn);
+  }
+
   async releaseHosted(): Promise<string[]> {
     const client = await this.connected();
     const self = client.pnn;
@@ -99,6 +121,7 @@ export class CtdbdDriver implements TakeoverDriver {
   }
 
   async close(): Promise<void> {
+    await this.nativeHost?.stop();
     await this.client?.close();
   }
 

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { LimitedLog } from '../../transport/log-limiter.ts';
 import { NodeFlag } from '../../legacy/protocol/constants.ts';
 import type { ComponentContext, ComponentDefinition, ComponentInstance } from '../framework/component.ts';
-import type { FailoverdMode } from '../framework/bridge-conf.ts';
+import { performsTakeoverRuns, type FailoverdMode } from '../framework/bridge-conf.ts';
 import { DifferenceCounter, type Difference } from '../framework/differences.ts';
 import { FAILOVERD_SERVICE } from '../framework/services.ts';
 import { UnknownNodeError } from '../clusterd/errors.ts';
@@ -48,9 +48,23 @@ export interface TakeoverDriver {
    */
   handOver(moves: readonly HandOver[]): Promise<string[]>;
   readonly lease: TakeoverRunsLease;
+  /**
+   * The local ctdbd's node flags as one string (one GET_NODEMAP). ctdbd marks
+   * a peer DISCONNECTED the moment its connection closes (kill -9) but tells
+   * nobody; polled by the deciding node so its run starts before ctdbd's
+   * recovery (which refuses takeip events while it lasts).
+   */
+  nodeFlags?(): Promise<string>;
   /** Takeover-run requests of ctdb's CLI (`ctdb ipreallocate`, disable, enable) arriving at this node. */
   readonly requests?: TakeoverRunRequests;
+  /** Native mode's executor of the embedded daemon's public IP events (started and stopped with the mode). */
+  readonly nativeHost?: NativeSwitch;
   close(): Promise<void>;
+}
+
+export interface NativeSwitch {
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface HandOver {
@@ -70,6 +84,9 @@ export interface RunOutcome {
 
 /** How soon a deferred takeover run is tried again (a recovery of a few nodes lasts ~0.1-0.5 s). */
 const DEFERRED_RETRY_MS = 100;
+
+/** How often the deciding node polls ctdbd's node map between checks (one local control). */
+const NODEMAP_POLL_MS = 50;
 
 /** A node silent this long fails a check instead of blocking it for TakeoverTimeout (9 s). */
 const GATHER_TIMEOUT_MS = 1000;
@@ -115,6 +132,9 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
   private selfLeaseAt: number | undefined;
   /** Node flags at the last takeover run (or when this node began deciding): a change calls for a run. */
   private runFlags: string | undefined;
+  private pollTimer: unknown;
+  private polledFlags: string | undefined;
+  private polling = false;
 
   constructor(private readonly ctx: ComponentContext<FailoverdConfig>, private readonly driver: TakeoverDriver) {
     this.config = ctx.config;
@@ -156,8 +176,10 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
   }
 
   activate(): void {
+    void this.switchNative('start');
     this.watch.start();
     this.checkTimer ??= this.ctx.timers.setInterval(() => this.schedule('interval'), this.config.checkIntervalMs);
+    if (this.driver.nodeFlags) this.pollTimer ??= this.ctx.timers.setInterval(() => void this.pollNodemap(), NODEMAP_POLL_MS);
     this.log.info({ mode: this.config.mode, drained: this.drains.drained, reason: 'start' }, 'failoverd started');
   }
 
@@ -176,10 +198,12 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     this.stopped = true;
     if (this.checkTimer !== undefined) this.ctx.timers.clearInterval(this.checkTimer);
     if (this.retryTimer !== undefined) this.ctx.timers.clearTimeout(this.retryTimer);
+    if (this.pollTimer !== undefined) this.ctx.timers.clearInterval(this.pollTimer);
     this.watch.stop();
     await this.checking;
     // A stopping failoverd hands failover back at once rather than when the lease lapses.
     if (this.lease) await this.releaseLease('failoverd stopping');
+    await this.switchNative('failoverd stopping');
     await this.driver.close();
   }
 
@@ -196,7 +220,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
       differences: { current: this.shadow.current, total: this.shadow.total },
       takeoverLease: this.lease
         ? { held: true, nodes: this.lease.nodes, renewedAgoMs: Math.round(this.ctx.timers.now() - this.lease.renewedAt) }
-        : this.config.mode === 'active' && this.deciding ? { held: false, nodes: [], renewedAgoMs: null } : null,
+        : performsTakeoverRuns(this.config.mode) && this.deciding ? { held: false, nodes: [], renewedAgoMs: null } : null,
       lastRun: this.lastRun,
       runs: this.runs,
     };
@@ -204,6 +228,20 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
 
   private onLeadership(l: Leadership | undefined, reason: string): void {
     this.schedule(reason);
+  }
+
+  private async pollNodemap(): Promise<void> {
+    if (!this.deciding || this.config.mode !== 'active' || this.polling || this.checking || this.stopped) return;
+    this.polling = true;
+    try {
+      const flags = await this.driver.nodeFlags!();
+      if (this.polledFlags !== undefined && flags !== this.polledFlags) this.schedule('ctdbd node map changed');
+      this.polledFlags = flags;
+    } catch {
+      // The next check reports ctdbd's trouble.
+    } finally {
+      this.polling = false;
+    }
   }
 
   private onRunRequest(r: TakeoverRunRequest): void {
@@ -254,7 +292,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
       this.log.info({ deciding, leader: leadership?.leader ?? null, epoch: leadership?.epoch ?? 0, reason }, deciding ? 'failoverd decides' : 'failoverd follows');
       this.deciding = deciding;
     }
-    if (!deciding || this.config.mode === 'shadow') {
+    if (!deciding || !performsTakeoverRuns(this.config.mode)) {
       // Only the deciding failoverd answers ctdb's takeover-run requests (ctdbd's recovery master does in shadow).
       this.driver.requests?.drop();
     }
@@ -279,7 +317,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     this.addresses = plan.map((p) => ({ ip: p.ip, host: hosts.get(p.ip) ?? -1, plan: p.pnn }));
     const off = this.addresses.filter((a) => a.host !== a.plan);
     const now = this.ctx.timers.now();
-    if (this.config.mode === 'shadow') {
+    if (!performsTakeoverRuns(this.config.mode)) {
       const fresh = this.shadow.update(off.map(toDifference), now);
       for (const d of fresh) {
         this.log.info({ ip: d.subject, ours: d.ours, legacy: d.legacy, total: this.shadow.total }, 'failoverd allocation differs from ctdbd');
@@ -306,7 +344,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
    * release everything it hosts. Shadow mode: ctdbd does failover; nothing.
    */
   private async withoutQuorum(q: Exclude<QuorumState, { kind: 'quorum' }>): Promise<void> {
-    if (this.config.mode !== 'active') return;
+    if (!performsTakeoverRuns(this.config.mode)) return;
     const self = this.ctx.transport.node;
     const now = this.ctx.timers.now();
     if (this.selfLeaseAt === undefined || now - this.selfLeaseAt >= this.config.takeoverLeaseMs / 3) {
@@ -386,13 +424,26 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     return !outcome.error;
   }
 
+  /** The host executor runs exactly while the mode is native. */
+  private async switchNative(reason: string): Promise<void> {
+    const host = this.driver.nativeHost;
+    if (!host) return;
+    try {
+      if (this.config.mode === 'native' && !this.stopped) await host.start();
+      else await host.stop();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, reason }, 'cannot switch the native host executor');
+    }
+  }
+
   private async setMode(mode: FailoverdMode, reason: string): Promise<void> {
     if (mode === this.config.mode) return;
     const previous = this.config.mode;
     this.config = { ...this.config, mode };
     this.log.info({ mode, previous, reason }, 'failoverd mode changed');
     await this.checking;
-    if (mode === 'shadow' && this.lease) await this.releaseLease(reason);
+    if (!performsTakeoverRuns(mode) && this.lease) await this.releaseLease(reason);
+    await this.switchNative(reason);
     this.schedule(reason);
   }
 }
