@@ -21,9 +21,18 @@ const ms = (min: number, max: number): ValueKind => ({ kind: 'ms', min, max });
 export const CLUSTERD_MODES = ['shadow', 'active'] as const;
 export type ClusterdMode = (typeof CLUSTERD_MODES)[number];
 
-/** shadow: observe ctdbd's failover (stage 2); active: perform ctdbd's takeover runs (stage 3). */
-export const FAILOVERD_MODES = ['shadow', 'active'] as const;
+/**
+ * shadow: observe ctdbd's failover (stage 2); active: perform ctdbd's takeover
+ * runs (stage 3); native: as active, and carry the embedded daemon's public IP
+ * events out on this host (stage 4, failoverd/native/).
+ */
+export const FAILOVERD_MODES = ['shadow', 'active', 'native'] as const;
 export type FailoverdMode = (typeof FAILOVERD_MODES)[number];
+
+/** Does failoverd perform the takeover runs in this mode (ctdbd's own held off)? */
+export function performsTakeoverRuns(mode: FailoverdMode): boolean {
+  return mode !== 'shadow';
+}
 
 /** Every key, its kind and its default; `undefined` default = not set. */
 const KEYS = {

@@ -42,21 +42,29 @@ interface Request {
 export class NativeHost {
   private queue: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private stopped = true;
+  private subscription: { close(): Promise<void> } | undefined;
   /** Events carried out and drift repairs made (status). */
   readonly counters = { events: 0, failedEvents: 0, repairs: 0 };
 
   constructor(private readonly opts: NativeHostOptions) {}
 
+  /** Starts executing (idempotent); the first drift check follows at once. */
   async start(): Promise<void> {
-    await this.opts.link.registerSrvid(BridgeSrvid.IP_EVENT, (m) => this.onRequest(m));
-    this.scheduleCheck();
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.subscription = await this.opts.link.registerSrvid(BridgeSrvid.IP_EVENT, (m) => this.onRequest(m));
+    this.timer = setTimeout(() => this.runCheck(), 0);
   }
 
-  stop(): Promise<void> {
+  /** Stops executing (idempotent): the daemon sees no executor any more and keeps its record only. */
+  async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    return this.queue;
+    const sub = this.subscription;
+    this.subscription = undefined;
+    await sub?.close();
+    await this.queue;
   }
 
   /** One drift check now (also what the timer runs). */
@@ -97,12 +105,13 @@ export class NativeHost {
     return next;
   }
 
-  private scheduleCheck(): void {
+  private runCheck(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.check().catch(() => undefined).finally(() => this.scheduleCheck());
-    }, this.opts.checkIntervalMs);
-    this.timer.unref();
+    this.check().catch(() => undefined).finally(() => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => this.runCheck(), this.opts.checkIntervalMs);
+      this.timer.unref();
+    });
   }
 
   private async hostedByThisNode(): Promise<HostedAddress[]> {

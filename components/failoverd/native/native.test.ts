@@ -1,7 +1,7 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../legacy/common/log.ts';
 import type { LegacyMessage } from '../../../legacy/client/events.ts';
 import { BridgeSrvid } from '../../../legacy/protocol/srvid.ts';
@@ -101,7 +101,7 @@ describe('NativeHost', () => {
       registerSrvid: async (srvid, h) => {
         expect(srvid).toBe(BridgeSrvid.IP_EVENT);
         handler = h;
-        return { srvid, unsubscribe: async () => undefined } as never;
+        return { id: srvid, close: async () => undefined };
       },
       sendMessage: (_dest, srvid, data) => {
         expect(srvid).toBe(BridgeSrvid.IP_EVENT_DONE);
@@ -149,8 +149,11 @@ describe('NativeHost', () => {
       executor: { execute: async () => undefined, reconcile: async (hosted) => { seen.push(hosted); return { missing: [...hosted], stray: [] }; } },
     });
     await host.check();
-    expect(seen).toEqual([[h1]]);
-    expect(host.counters.repairs).toBe(1);
+    await host.start();
+    await vi.waitFor(() => expect(seen).toHaveLength(2));
+    await host.stop();
+    expect(seen).toEqual([[h1], [h1]]);
+    expect(host.counters.repairs).toBe(2);
   });
 
   it('refuses malformed requests by field', () => {

@@ -30,7 +30,7 @@ const COMPONENTS: Record<string, (opts: ComponentCommandOptions) => Promise<Comp
     const [{ failoverdComponent }, { CtdbdDriver }] = await Promise.all([
       import('../../../components/failoverd/failoverd.ts'), import('../../../components/failoverd/ctdbd-driver.ts')]);
     return failoverdComponent({
-      createDriver: (logger) => new CtdbdDriver({ socketPath: resolveSocketPath(o.ctdbSocket), logger }),
+      createDriver: (logger) => new CtdbdDriver({ socketPath: resolveSocketPath(o.ctdbSocket), logger, base: configPaths(o.base).base }),
     });
   },
 };
