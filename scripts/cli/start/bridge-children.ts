@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { daemonArgv, daemonEnv } from '../../local-cluster/daemon-runtime.ts';
 import { isAlive, signal, waitForExit } from '../../local-cluster/processes.ts';
+import type { NodeLaunch } from '../../local-cluster/real-node.ts';
 
 /**
  * Our daemons as child processes (`ctdb-bridge transportd ...`, `ctdb-bridge
@@ -25,6 +26,8 @@ export interface BridgeChildOptions {
   /** How long to wait for the ready line. */
   startTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Runs the command line another way, e.g. inside a node's network namespace (netns/launcher.ts). */
+  wrap?: (launch: NodeLaunch) => NodeLaunch;
 }
 
 export interface BridgeChild {
@@ -60,10 +63,12 @@ export class BridgeChildStartError extends Error {
 /** Spawns one child and resolves once it prints its ready line (or throws, leaving nothing behind). */
 export async function spawnBridgeChild(opts: BridgeChildOptions): Promise<BridgeChild> {
   const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
-  const proc = spawn(process.execPath, daemonArgv([opts.kind, ...opts.args]), {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const plain: NodeLaunch = {
+    file: process.execPath, args: daemonArgv([opts.kind, ...opts.args]),
     env: daemonEnv({ ...process.env, ...opts.env, CTDB_BRIDGE_LOG_LEVEL: opts.logLevel ?? process.env.CTDB_BRIDGE_LOG_LEVEL ?? 'warn' }),
-  });
+  };
+  const launch = opts.wrap ? opts.wrap(plain) : plain;
+  const proc = spawn(launch.file, launch.args, { stdio: ['ignore', 'ignore', 'pipe'], env: launch.env });
   if (proc.pid === undefined) throw new BridgeChildStartError(opts.kind, opts.pnn, 'spawn failed');
   const child: BridgeChild = { kind: opts.kind, pnn: opts.pnn, pid: proc.pid, process: proc };
   track(child);

@@ -1,4 +1,4 @@
-import { spawnBridgeChild, stopBridgeChild, type BridgeChild } from './bridge-children.ts';
+import { spawnBridgeChild, stopBridgeChild, type BridgeChild, type BridgeChildOptions } from './bridge-children.ts';
 
 /**
  * A component (`ctdb-bridge clusterd ...`) as a child process next to a
@@ -17,11 +17,13 @@ export interface ComponentChildOptions {
   logFile?: string;
   logLevel?: string;
   startTimeoutMs?: number;
+  /** See BridgeChildOptions.wrap (a native-mode failoverd runs inside its node's network namespace). */
+  wrap?: BridgeChildOptions['wrap'];
 }
 
 export function spawnComponent(opts: ComponentChildOptions): Promise<BridgeChild> {
   return spawnBridgeChild({
-    kind: opts.component, pnn: opts.pnn, logFile: opts.logFile, logLevel: opts.logLevel, startTimeoutMs: opts.startTimeoutMs,
+    kind: opts.component, pnn: opts.pnn, logFile: opts.logFile, logLevel: opts.logLevel, startTimeoutMs: opts.startTimeoutMs, wrap: opts.wrap,
     ready: new RegExp(`${opts.component} node ${opts.pnn} attached to transportd`),
     args: ['--base', opts.base, '--ctdb-socket', opts.ctdbSocket, '--socket', opts.transportSocket],
   });
