@@ -5,6 +5,7 @@ import { addressesFrom, assertAddressesFree, reserveFreeAddresses, type AddressR
 import { clusterLockPath, nodePaths, writeClusterLayout, type NodePaths } from './layout.ts';
 import { writeClusterFile, readClusterFile, type ClusterFile } from './cluster-file.ts';
 import { AddressInUseError, ClusterAlreadyRunningError, LocalClusterError, UnknownNodeError } from './errors.ts';
+import { parsePublicIpsX, runCtdbCli, type CtdbRunResult } from './ctdb-command.ts';
 import { isAlive, killAll, processesWithBase, signal } from './processes.ts';
 import { runningPid } from './real-node.ts';
 
@@ -207,6 +208,35 @@ export abstract class LocalClusterBase implements LocalCluster {
   /** The node's daemon PID per its pid file (stale files ignored), or null. */
   protected livePid(pnn: number): Promise<number | null> {
     return runningPid(this.nodePaths(pnn));
+  }
+
+  /** Runs the real ctdb CLI against node `pnn` (optionally through another socket). */
+  ctdb(pnn: number, args: string[], opts: { socketPath?: string; timeoutMs?: number } = {}): Promise<CtdbRunResult> {
+    return runCtdbCli({
+      ctdbPath: this.opts.ctdbPath, base: this.nodePaths(pnn).base, socketPath: opts.socketPath,
+      args, timeoutMs: opts.timeoutMs ?? this.opts.timeouts.commandMs,
+    });
+  }
+
+  /** `ctdb -X ip all` as node `pnn` (default: the first running node) sees it: public address -> hosting PNN (-1: none). */
+  async ctdbIpAll(pnn?: number): Promise<Map<string, number>> {
+    const asker = pnn ?? (await this.runningNodes())[0]?.pnn;
+    if (asker === undefined) throw new LocalClusterError('NO_NODE_RUNNING', 'no node is running to ask for the public addresses');
+    const r = await this.ctdb(asker, ['-X', 'ip', 'all']);
+    if (r.exitCode !== 0) throw new LocalClusterError('CTDB_FAILED', `ctdb -X ip all on node ${asker}: ${r.stderr.trim()}`);
+    return parsePublicIpsX(r.stdout);
+  }
+
+  /** PNN of the leader (recovery master) as node `pnn` sees it. */
+  async leader(pnn?: number): Promise<number> {
+    const asker = pnn ?? (await this.runningNodes())[0]?.pnn;
+    if (asker === undefined) throw new LocalClusterError('NO_NODE_RUNNING', 'no node is running to ask for the leader');
+    const r = await this.ctdb(asker, ['leader']);
+    const leader = Number(r.stdout.trim());
+    if (r.exitCode !== 0 || !Number.isInteger(leader)) {
+      throw new LocalClusterError('CTDB_FAILED', `ctdb leader on node ${asker}: ${(r.stdout + r.stderr).trim()}`);
+    }
+    return leader;
   }
 
   protected async runningNodes(): Promise<NodePaths[]> {

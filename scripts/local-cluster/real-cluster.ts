@@ -3,7 +3,7 @@ import type { RealClusterOptions } from './options.ts';
 import { readClusterFile } from './cluster-file.ts';
 import { ClusterTimeoutError } from './errors.ts';
 import { isAlive } from './processes.ts';
-import { parseNodeStatusX, runCtdbCli, type CtdbRunResult } from './ctdb-command.ts';
+import { parseNodeStatusX, type CtdbRunResult } from './ctdb-command.ts';
 import {
   assertExecutable, killNodeProcesses, logTail, spawnNode, startFailure, stopNodeProcesses, type NodeContext,
 } from './real-node.ts';
@@ -95,14 +95,6 @@ export class RealLocalCluster extends LocalClusterBase {
   protected async readFlags(pnn: number): Promise<Map<number, string[]> | null> {
     const rows = parseNodeStatusX((await this.ctdb(pnn, ['-X', 'nodestatus', 'all'])).stdout);
     return rows.length > 0 ? new Map(rows.map((r) => [r.pnn, r.flags])) : null;
-  }
-
-  /** Runs the real ctdb CLI against node `pnn` (optionally through another socket). */
-  ctdb(pnn: number, args: string[], opts: { socketPath?: string; timeoutMs?: number } = {}): Promise<CtdbRunResult> {
-    return runCtdbCli({
-      ctdbPath: this.opts.ctdbPath, base: this.nodePaths(pnn).base, socketPath: opts.socketPath,
-      args, timeoutMs: opts.timeoutMs ?? this.opts.timeouts.commandMs,
-    });
   }
 
   protected nodeContext(pnn: number): NodeContext {

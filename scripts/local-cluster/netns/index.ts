@@ -11,7 +11,7 @@ export { NetnsFabric, NETNS_ENV, mountsFrom, type NetnsOptions, type IsolationMe
 export { sweepStaleNetns, namespacesById, type SweepOptions, type SweepResult } from './sweep.ts';
 export { listNamespaces } from './network.ts';
 export { NETNS_PREFIX, parseNamespace, ownerOfId } from './names.ts';
-export { parsePublicIpsX } from './public-ips.ts';
+export { parsePublicIpsX } from '../ctdb-command.ts';
 export type { NetnsRecord } from './record.ts';
 export * from './errors.ts';
 

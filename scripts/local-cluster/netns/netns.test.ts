@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { clientNamespace, clusterId, nodeNamespace, ownerOfId, parseNamespace } from './names.ts';
 import { netnsTopology, renderPublicAddresses } from './topology.ts';
-import { parsePublicIpsX } from './public-ips.ts';
+import { parsePublicIpsX } from '../ctdb-command.ts';
 import { inNamespace, inNodeNamespaces } from './launcher.ts';
 import { isStale, namespacesById } from './sweep.ts';
 import { nodePaths, renderCtdbConf } from '../layout.ts';

@@ -8,7 +8,6 @@ import { LocalClusterError } from '../errors.ts';
 import type { NetnsFabric, NetnsOptions, IsolationMethod } from './fabric.ts';
 import { NetnsSupport } from './support.ts';
 import { writeCtdbdFiles, writePublicAddresses, type CtdbdFilesOptions } from './node-files.ts';
-import { parsePublicIpsX } from './public-ips.ts';
 
 /**
  * Real Samba ctdbd OUTSIDE test mode, one network namespace per node, with
@@ -99,27 +98,6 @@ export class NetnsRealLocalCluster extends RealLocalCluster {
 
   override pids(): number[] {
     return [...new Set([...super.pids(), ...this.support.pids()])];
-  }
-
-  /** `ctdb -X ip all` as node `pnn` (default: the first running node) sees it: public address -> hosting PNN (-1: none). */
-  async ctdbIpAll(pnn?: number): Promise<Map<string, number>> {
-    const asker = pnn ?? (await this.runningNodes())[0]?.pnn;
-    if (asker === undefined) throw new LocalClusterError('NO_NODE_RUNNING', 'no node is running to ask for the public addresses');
-    const r = await this.ctdb(asker, ['-X', 'ip', 'all']);
-    if (r.exitCode !== 0) throw new LocalClusterError('CTDB_FAILED', `ctdb -X ip all on node ${asker}: ${r.stderr.trim()}`);
-    return parsePublicIpsX(r.stdout);
-  }
-
-  /** PNN of the leader (recovery master) as node `pnn` sees it. */
-  async leader(pnn?: number): Promise<number> {
-    const asker = pnn ?? (await this.runningNodes())[0]?.pnn;
-    if (asker === undefined) throw new LocalClusterError('NO_NODE_RUNNING', 'no node is running to ask for the leader');
-    const r = await this.ctdb(asker, ['leader']);
-    const leader = Number(r.stdout.trim());
-    if (r.exitCode !== 0 || !Number.isInteger(leader)) {
-      throw new LocalClusterError('CTDB_FAILED', `ctdb leader on node ${asker}: ${(r.stdout + r.stderr).trim()}`);
-    }
-    return leader;
   }
 
   whoAnswers(ip: string): Promise<number | undefined> {
