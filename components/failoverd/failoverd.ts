@@ -231,7 +231,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
   }
 
   private async pollNodemap(): Promise<void> {
-    if (!this.deciding || this.config.mode !== 'active' || this.polling || this.checking || this.stopped) return;
+    if (!this.deciding || !performsTakeoverRuns(this.config.mode) || this.polling || this.checking || this.stopped) return;
     this.polling = true;
     try {
       const flags = await this.driver.nodeFlags!();
