@@ -183,6 +183,24 @@ describe('embedded cluster', () => {
     expect(m.data.readInt32LE(0)).toBe(leaderOf(c));
   });
 
+  it('every node\'s recovery daemon confirms DISABLE_TAKEOVER_RUNS with its own PNN (failoverd\'s lease), the leader\'s and the others\'', async () => {
+    await settledCluster(3);
+    const cl = await client(0);
+    const reply = 0xce01000012340002n;
+    await cl.control(Control.REGISTER_SRVID, { srvid: reply });
+    const msg = Buffer.alloc(24);
+    msg.writeUInt32LE(0, 0);
+    msg.writeBigUInt64LE(reply, 8);
+    msg.writeUInt32LE(3, 16);
+    const answers: number[] = [];
+    for (const pnn of [0, 1, 2]) {
+      const m = cl.nextMessage(reply);
+      cl.message(pnn, Srvid.DISABLE_TAKEOVER_RUNS, msg);
+      answers.push((await m).data.readInt32LE(0));
+    }
+    expect(answers).toEqual([0, 1, 2]);
+  });
+
   it('a dead node is marked disconnected, a new leader is elected, and it rejoins on restart', async () => {
     const c = await settledCluster(3);
     const leader = leaderOf(c);

@@ -287,8 +287,8 @@ export class Recoverd {
     }
   }
 
+  /** Every node's recovery daemon answers (as ctdbd's do): failoverd's lease counts on each node's confirmation. */
   private onDisable(data: Buffer): void {
-    if (!this.isLeader) return;
     try {
       const m = disableMessageDef.decode(data);
       this.reply(m.pnn, m.srvid, this.d.pnn);
