@@ -8,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceManager } from '../../services/service-manager.ts';
 import { switchMode } from '../failover/operations.ts';
 import { connectAny } from './observe.ts';
-import type { ClusterObservation } from './stages.ts';
+import { clusterdConverged, doesFailover, type ClusterObservation } from './stages.ts';
+import type { FailoverdMode } from '../../../components/framework/bridge-conf.ts';
 import type { Step } from './planner.ts';
 import type { StepRunner } from './execute.ts';
 
@@ -28,6 +29,8 @@ export interface ActionDeps {
   waitMs: number;
   pollMs?: number;
   timeoutMs: number;
+  /** How long every clusterd must have heard every node before a handover (default 3000 ms). */
+  settleMs?: number;
 }
 
 export class StepTimeoutError extends Error {
@@ -62,8 +65,7 @@ export class UpgradeActions implements StepRunner {
         await manager.stop(node, 'transportd');
         return;
       case 'handover':
-        await this.until(progress, 'every failoverd answering and the deciding one agreeing with ctdbd', (o) =>
-          o.nodes.every((n) => n.failoverdMode !== null) && o.deciding !== null && o.deciding.differences === 0 && o.deciding.offPlan.length === 0);
+        await this.readyForHandover(progress);
         return this.switchFailover('active', progress);
       case 'handback':
         return this.switchFailover('shadow', progress);
@@ -73,7 +75,7 @@ export class UpgradeActions implements StepRunner {
     }
   }
 
-  private async switchFailover(mode: 'active' | 'shadow', progress: (line: string) => void): Promise<void> {
+  private async switchFailover(mode: FailoverdMode, progress: (line: string) => void): Promise<void> {
     const c = await connectAny(this.deps.transportSockets, this.deps.timeoutMs);
     if (!c) throw new Error('no transportd answers on this host: a cluster-wide switch goes through the transport');
     try {
@@ -95,7 +97,9 @@ export class UpgradeActions implements StepRunner {
     const switcher = this.deps.uplinks;
     if (!switcher) throw new Error('this service manager cannot switch transportd\'s uplink');
     const before = await this.deps.observe();
-    if (before.nodes.some((n) => n.failoverdMode === 'active')) {
+    // Back to the mode failoverd had (active unless it reported another), after the switch.
+    const mode = before.nodes.map((n) => n.failoverdMode).find(doesFailover) ?? 'active';
+    if (before.nodes.some((n) => doesFailover(n.failoverdMode))) {
       progress('ctdbd does failover while the links change');
       await this.switchFailover('shadow', progress);
     }
@@ -103,10 +107,26 @@ export class UpgradeActions implements StepRunner {
       await switcher.restartTransportd(n.pnn, uplink);
       progress(`node ${n.pnn}: transportd on the ${uplink} uplink`);
     }));
-    await this.until(progress, `every transportd on the ${uplink} uplink, every failoverd answering and the deciding one agreeing with ctdbd`, (o) =>
-      o.nodes.every((n) => n.uplink === uplink && n.failoverdMode !== null) &&
-      o.deciding !== null && o.deciding.differences === 0 && o.deciding.offPlan.length === 0);
-    await this.switchFailover('active', progress);
+    await this.until(progress, `every transportd on the ${uplink} uplink`, (o) => o.nodes.every((n) => n.uplink === uplink));
+    await this.readyForHandover(progress);
+    await this.switchFailover(mode, progress);
+  }
+
+  /**
+   * Every failoverd answers, the deciding one agrees with ctdbd, and every
+   * clusterd has heard every node for `settleMs` on end: a node clusterd
+   * cannot hear (links still coming up) is one an active failoverd would
+   * move addresses away from.
+   */
+  private async readyForHandover(progress: (line: string) => void): Promise<void> {
+    const settleMs = this.deps.settleMs ?? 3000;
+    let since: number | undefined;
+    await this.until(progress, `every clusterd hearing every node for ${settleMs} ms and the deciding failoverd agreeing with ctdbd`, (o) => {
+      const ok = clusterdConverged(o) && o.nodes.every((n) => n.failoverdMode !== null) &&
+        o.deciding !== null && o.deciding.differences === 0 && o.deciding.offPlan.length === 0;
+      since = ok ? since ?? Date.now() : undefined;
+      return since !== undefined && Date.now() - since >= settleMs;
+    });
   }
 
   private async until(progress: (line: string) => void, what: string, done: (o: ClusterObservation) => boolean): Promise<ClusterObservation> {

@@ -11,6 +11,7 @@ export function nodeAt(pnn: number, stage: Stage, over: Partial<NodeObservation>
     uplink: t ? (stage === 4 ? 'ws' : 'tunnel') : null,
     failoverdMode: c ? (stage >= 3 ? 'active' : 'shadow') : null,
     versions: t ? { ours: 'ctdb-bridge 1.0.0', protocol: [1] } : { ours: null, protocol: null },
+    clusterd: c ? { leader: 0, lost: [] } : null,
     notes: [],
     ...over,
   };

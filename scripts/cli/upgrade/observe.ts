@@ -21,6 +21,9 @@ import type { ServiceManager, ServiceState } from '../../services/service-manage
 import { BRIDGE_SERVICES, type BridgeService } from '../../services/services.ts';
 import type { ClusterObservation, DecidingView, NodeObservation, ServiceHealth } from './stages.ts';
 
+/** clusterd node states of a node it cannot hear from (as failoverd's quorum guard counts them). */
+const LOST_STATES: ReadonlySet<string> = new Set(['disconnected', 'unreachable', 'unknown']);
+
 export class ObserveError extends Error {
   override name = 'ObserveError';
 }
@@ -137,6 +140,10 @@ export async function observe(deps: ObserveDeps): Promise<ClusterObservation> {
       uplink: a.transport?.uplink ?? null,
       failoverdMode: a.failoverd?.mode ?? null,
       versions: { ours: a.transport?.software ?? null, protocol: a.transport?.protocolVersions ?? null },
+      clusterd: a.clusterd ? {
+        leader: a.clusterd.leader,
+        lost: a.clusterd.nodes.filter((x) => x.pnn !== pnn && LOST_STATES.has(x.state)).map((x) => x.pnn),
+      } : null,
       notes,
     });
   }

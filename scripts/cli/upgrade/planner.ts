@@ -3,7 +3,7 @@
 // Pure: the steps follow from what the cluster reports, so a rerun after a
 // crash plans only what is still missing (or still to undo).
 
-import { STAGE_NAMES, stageOf, type ClusterObservation, type Stage } from './stages.ts';
+import { STAGE_NAMES, doesFailover, stageOf, type ClusterObservation, type Stage } from './stages.ts';
 import { preflight, type Check } from './preflight.ts';
 
 export type StepKind =
@@ -91,12 +91,12 @@ export function plan(obs: ClusterObservation, req: PlanRequest): Plan {
         steps.push(step('start-components', n.pnn, 1, 2));
       }
     }
-    if (target >= 3 && obs.nodes.some((n) => n.failoverdMode !== 'active')) steps.push(step('handover', null, 2, 3));
+    if (target >= 3 && obs.nodes.some((n) => !doesFailover(n.failoverdMode))) steps.push(step('handover', null, 2, 3));
     if (target >= 4 && obs.nodes.some((n) => n.uplink !== 'ws')) steps.push(step('uplink-ws', null, 3, 4));
   } else {
     if (target < 4 && obs.nodes.some((n) => n.uplink === 'ws')) steps.push(step('uplink-tunnel', null, 4, 3));
     // An uplink step ends with failoverd active (stages 3 and 4), so below 3 a handback follows it.
-    if (target < 3 && (steps.length > 0 || obs.nodes.some((n) => n.failoverdMode === 'active'))) steps.push(step('handback', null, 3, 2));
+    if (target < 3 && (steps.length > 0 || obs.nodes.some((n) => doesFailover(n.failoverdMode)))) steps.push(step('handback', null, 3, 2));
     for (const n of chosen) {
       const present = (h: string) => h === 'running' || h === 'failed' || h === 'unknown';
       if (target < 2 && (present(n.services.clusterd) || present(n.services.failoverd))) steps.push(step('stop-components', n.pnn, 2, 1));

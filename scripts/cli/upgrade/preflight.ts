@@ -5,7 +5,7 @@
 // a service manager that can switch uplinks for stage 4. Pure.
 
 import { NodeFlag } from '../../../legacy/protocol/constants.ts';
-import { stageOf, type ClusterObservation } from './stages.ts';
+import { doesFailover, stageOf, type ClusterObservation } from './stages.ts';
 import { CLUSTER_STEPS, type Direction, type Step } from './planner.ts';
 
 export type CheckId = 'reachable' | 'healthy' | 'versions' | 'half-done' | 'cluster-scope' | 'every-node-ready' | 'shadow-differences' | 'uplink-switch';
@@ -78,7 +78,7 @@ function halfDone(obs: ClusterObservation, scope: PreflightScope, steps: Step[])
   }
   const kinds = new Set(steps.map((s) => s.kind));
   const withFailoverd = obs.nodes.filter((n) => n.failoverdMode !== null);
-  const active = withFailoverd.filter((n) => n.failoverdMode === 'active').map((n) => n.pnn);
+  const active = withFailoverd.filter((n) => doesFailover(n.failoverdMode)).map((n) => n.pnn);
   if (active.length > 0 && active.length < withFailoverd.length && !kinds.has('handover') && !kinds.has('handback')) {
     bad.push(`failoverd is active on node(s) ${list(active)} only: finish with advance --all --to 3 or undo with rollback --all --to 2`);
   }

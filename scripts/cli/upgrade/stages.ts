@@ -2,6 +2,8 @@
 // what a node runs at each; the stage of a node is read from what its
 // services report (observe.ts), never from a file of the CLI.
 
+import type { FailoverdMode } from '../../../components/framework/bridge-conf.ts';
+
 export const STAGES = [0, 1, 2, 3, 4] as const;
 export type Stage = (typeof STAGES)[number];
 export const STAGE_NAMES: Readonly<Record<Stage, string>> = { 0: 'legacy', 1: 'bridge', 2: 'shadow', 3: 'handover', 4: 'native' };
@@ -16,9 +18,11 @@ export interface NodeObservation {
   services: { transportd: ServiceHealth; clusterd: ServiceHealth; failoverd: ServiceHealth };
   /** The uplink its transportd reports ("tunnel", "ws"); null without an answer. */
   uplink: string | null;
-  /** Its failoverd's mode; null without an answer. */
-  failoverdMode: 'shadow' | 'active' | null;
+  /** Its failoverd's mode; null without an answer. Any mode but shadow does failover (stage 3 or 4). */
+  failoverdMode: FailoverdMode | null;
   versions: { ours: string | null; protocol: number[] | null };
+  /** What its clusterd reports: the leader it follows and the nodes it cannot hear (failoverd moves their addresses); null without an answer. */
+  clusterd: { leader: number | null; lost: number[] } | null;
   /** Why a service state is a guess ("transportd does not answer"); shown by status. */
   notes: string[];
 }
@@ -26,7 +30,7 @@ export interface NodeObservation {
 /** The deciding failoverd's view (on clusterd's leader). */
 export interface DecidingView {
   pnn: number;
-  mode: 'shadow' | 'active';
+  mode: FailoverdMode;
   /** Shadow differences with ctdbd right now. */
   differences: number;
   /** Addresses whose host is not where failoverd's allocation puts them. */
@@ -49,7 +53,7 @@ export interface ClusterObservation {
 export interface StageServices {
   transportd: 'tunnel' | 'ws' | null;
   components: boolean;
-  failoverd: 'shadow' | 'active' | null;
+  failoverd: FailoverdMode | null;
 }
 
 export const STAGE_SERVICES: Readonly<Record<Stage, StageServices>> = {
@@ -85,6 +89,21 @@ export interface NodeStage {
 }
 
 const up = (h: ServiceHealth) => h === 'running';
+
+/**
+ * Every answering clusterd follows the same leader and hears every node:
+ * nothing an active failoverd would move addresses for. (Nodes without a
+ * clusterd are judged by ctdbd's flags alone, by clusterd and here.)
+ */
+export function clusterdConverged(o: ClusterObservation): boolean {
+  const views = o.nodes.filter((n) => n.services.clusterd === 'running').map((n) => n.clusterd);
+  if (views.length === 0 || views.some((v) => v === null)) return false;
+  const leader = views[0]!.leader;
+  return leader !== null && views.every((v) => v!.leader === leader && v!.lost.length === 0);
+}
+
+/** failoverd does failover (active, or whatever non-shadow mode it reports), not ctdbd. */
+export const doesFailover = (mode: FailoverdMode | null): boolean => mode !== null && mode !== 'shadow';
 
 /** The highest stage whose services all run as that stage wants; anything more is "half-done". */
 export function stageOf(n: NodeObservation): NodeStage {
