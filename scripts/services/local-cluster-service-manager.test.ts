@@ -130,7 +130,8 @@ describe('LocalClusterServiceManager adopting what an earlier process started', 
     }
     async adopt(node: LocalClusterNode, service: BridgeService): Promise<SupervisedChild | undefined> {
       const child = this.left.get(`${node.pnn}/${service}`);
-      return child && child.exit() === undefined ? child : undefined;
+      // By PID, as the detached spawner does (a reaped-but-not-yet-reported child is gone).
+      return child && isAlive(child.pid) ? child : undefined;
     }
   }
 
