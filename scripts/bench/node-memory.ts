@@ -337,7 +337,7 @@ function report(results: Measured[], run: { count: number; size: number; path: s
   const idleOk = ours.idle.rssKiB / 1024 <= TARGET_NODE_MB;
   const flat = ours.after ? Math.abs(ours.after.rssKiB - ours.idle.rssKiB) / ours.idle.rssKiB * 100 <= FLAT_PCT : false;
   const small = (m: Memory) => (m.rssKiB / 1024 <= TARGET_BRIDGE_DAEMON_MB ? 'met' : 'NOT met');
-  process.stdout.write(`targets: node idle <= ${TARGET_NODE_MB} MB ${idleOk ? 'met' : 'NOT met'}; flat within ${FLAT_PCT}% ${flat ? 'met' : 'NOT met'}; `
+  process.stdout.write(`targets: node idle <= ${TARGET_NODE_MB} MB ${idleOk ? 'met' : 'NOT met'}; flat within ${FLAT_PCT}% ${ours.after ? (flat ? 'met' : 'NOT met') : 'not measured (--messages 0)'}; `
     + `idle <= ${TARGET_BRIDGE_DAEMON_MB} MB: transportd ${small(ours.transportdIdle)}, clusterd ${small(ours.clusterdIdle)}, failoverd ${small(ours.failoverdIdle)}\n`);
 }
 
