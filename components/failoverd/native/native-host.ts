@@ -34,6 +34,9 @@ export class IpEventRequestError extends Error {
   override name = 'IpEventRequestError';
 }
 
+/** Events waiting beyond this are refused (a local client flooding IP_EVENT cannot grow the queue without bound). */
+export const MAX_QUEUED_EVENTS = 256;
+
 interface Request {
   id: number;
   event: IpEvent;
@@ -41,6 +44,7 @@ interface Request {
 
 export class NativeHost {
   private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private subscription: { close(): Promise<void> } | undefined;
@@ -84,7 +88,19 @@ export class NativeHost {
       this.opts.log.warn({ err: (err as Error).message, bytes: m.data.length }, 'malformed ip event request: ignored');
       return;
     }
+    // Only this node's configured public addresses are ever touched, whoever sent the request.
+    const e = req.event;
+    if (e.event !== 'ipreallocated' && !this.opts.publicAddresses.some((p) => p.address === e.address)) {
+      this.refuse(req.id, `${e.address} is not a public address of this node`);
+      return;
+    }
+    if (this.queued >= MAX_QUEUED_EVENTS) {
+      this.refuse(req.id, `more than ${MAX_QUEUED_EVENTS} events waiting`);
+      return;
+    }
+    this.queued++;
     void this.enqueue(async () => {
+      this.queued--;
       let error: string | undefined;
       try {
         await this.opts.executor.execute(req.event);
@@ -97,6 +113,12 @@ export class NativeHost {
       const answer = error === undefined ? { id: req.id, ok: true } : { id: req.id, ok: false, error };
       this.opts.link.sendMessage(Node.CURRENT, BridgeSrvid.IP_EVENT_DONE, Buffer.from(JSON.stringify(answer)));
     });
+  }
+
+  private refuse(id: number, error: string): void {
+    this.counters.failedEvents++;
+    this.opts.log.warn({ id, err: error }, 'ip event refused');
+    this.opts.link.sendMessage(Node.CURRENT, BridgeSrvid.IP_EVENT_DONE, Buffer.from(JSON.stringify({ id, ok: false, error })));
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {

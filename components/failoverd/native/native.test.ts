@@ -9,7 +9,7 @@ import type { CommandRunner } from './commands.ts';
 import { enabledScripts } from './event-scripts.ts';
 import { HostExecutor } from './executor.ts';
 import { addAddressArgs, deleteAddressArgs, findDrift, parseAddresses } from './host-addresses.ts';
-import { NativeHost, parseRequest, type NativeLink } from './native-host.ts';
+import { MAX_QUEUED_EVENTS, NativeHost, parseRequest, type NativeLink } from './native-host.ts';
 
 const h1 = { address: '10.5.1.1', prefixLength: 24, iface: 'eth1' };
 const h6 = { address: 'fd00::5', prefixLength: 64, iface: 'eth1' };
@@ -119,7 +119,7 @@ describe('NativeHost', () => {
     const l = fakeLink();
     const done: string[] = [];
     const host = new NativeHost({
-      link: l.link, log, checkIntervalMs: 60_000, publicAddresses: [],
+      link: l.link, log, checkIntervalMs: 60_000, publicAddresses: [{ address: h1.address, prefixLength: 24, interfaces: ['eth1'] }],
       executor: {
         execute: async (e) => {
           await new Promise((r) => setTimeout(r, e.event === 'takeip' ? 20 : 0));
@@ -134,10 +134,30 @@ describe('NativeHost', () => {
     l.send({ id: 2, event: 'releaseip', ...h1 });
     l.send('{"id":3,"event":"rm -rf"}');
     l.send({ id: 4, event: 'ipreallocated' });
+    l.send({ id: 5, event: 'takeip', ...h1, address: '192.0.2.9' });
     await host.stop();
     expect(done).toEqual(['takeip', 'releaseip']);
-    expect(l.answers).toEqual([{ id: 1, ok: true }, { id: 2, ok: true }, { id: 4, ok: false, error: 'script failed' }]);
-    expect(host.counters).toMatchObject({ events: 2, failedEvents: 1 });
+    expect(l.answers).toEqual([
+      { id: 5, ok: false, error: '192.0.2.9 is not a public address of this node' },
+      { id: 1, ok: true }, { id: 2, ok: true }, { id: 4, ok: false, error: 'script failed' },
+    ]);
+    expect(host.counters).toMatchObject({ events: 2, failedEvents: 2 });
+  });
+
+  it('a flood of requests is bounded: beyond MAX_QUEUED_EVENTS waiting, each is refused at once', async () => {
+    const l = fakeLink();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const host = new NativeHost({
+      link: l.link, log, checkIntervalMs: 60_000, publicAddresses: [],
+      executor: { execute: () => gate, reconcile: async () => ({ missing: [], stray: [] }) },
+    });
+    await host.start();
+    for (let id = 1; id <= MAX_QUEUED_EVENTS + 1; id++) l.send({ id, event: 'ipreallocated' });
+    expect(l.answers).toEqual([{ id: MAX_QUEUED_EVENTS + 1, ok: false, error: `more than ${MAX_QUEUED_EVENTS} events waiting` }]);
+    release();
+    await host.stop();
+    expect(l.answers).toHaveLength(MAX_QUEUED_EVENTS + 1);
   });
 
   it('the drift check hands the executor what this node hosts, with interface and mask', async () => {
