@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../legacy/common/log.ts';
@@ -228,7 +227,7 @@ describe('ctdb-bridge upgrade on a real ctdbd 4.17 cluster with public addresses
     await step('0->1 all', ['advance', '--all', '--to', '1'], [1, 1, 1]);
     // Killed once node 1's clusterd has started and before its failoverd has.
     const node1 = cluster.nodes[1];
-    const killed = await killUpgradeWhen(dir, ['advance', '--all', '--to', '2'], async () => existsSync(pidFileOf(node1, 'clusterd')));
+    const killed = await killUpgradeWhen(dir, ['advance', '--all', '--to', '2'], async () => (await readPidFile(pidFileOf(node1, 'clusterd'))) !== null);
     expect(isAlive(killed)).toBe(false);
     const half = await status();
     expect(half.nodes[0].stage).toBe(2);

@@ -55,7 +55,8 @@ describe('three transportds over the in-process uplink (node 3 is legacy-only)',
     }
     client = await cluster.daemons.get(0)!.connectClient({ name: 'tester', registry: createRegistry([echoV1, event]), defaultTimeoutMs: 2000 });
     await cluster.settled();
-    await waitFor(() => cluster.daemons.get(0)!.status().nodes.some((n) => n.node === 3 && n.state === 'legacy-only'));
+    // Every transportd, not only node 0's: the tests ask any of them.
+    await waitFor(() => [...cluster.daemons.values()].every((d) => d.status().nodes.some((n) => n.node === 3 && n.state === 'legacy-only')));
   });
   afterAll(async () => {
     await client?.close();

@@ -100,8 +100,12 @@ export function rssAfterLimitKiB(beforeKiB: number, strict = false): number {
   return strict ? beforeKiB * RSS_AFTER_FACTOR : Math.max(beforeKiB * RSS_AFTER_FACTOR, beforeKiB + RSS_AFTER_SLACK_KIB);
 }
 
-/** Generous: CI machines are noisy; the exact figures are in the bench. */
-export const P99_BOUND_MS = 250;
+/**
+ * Generous: CI machines are noisy (263 ms was seen under load with nothing
+ * wrong); a starved client waits seconds (the pid-check lock-up held every
+ * client until its 2 s timeouts). The exact figures are in the bench.
+ */
+export const P99_BOUND_MS = 500;
 
 /** A cluster whose node 0 is attacked (node 1 is its peer). */
 export interface HostileCluster {

@@ -156,11 +156,13 @@ export class FailoverdNetnsCluster {
     return parsePublicIpsX(r.stdout);
   }
 
-  async settled(timeoutMs = 30_000, what = 'every public address answered once, as ctdb ip all says', opts: { local?: boolean } = {}): Promise<Placement> {
+  /** The first settled placement (that also satisfies `until`, when given). */
+  async settled(timeoutMs = 30_000, what = 'every public address answered once, as ctdb ip all says',
+    opts: { local?: boolean; until?: (p: Placement) => boolean } = {}): Promise<Placement> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const { placement, seen } = await this.placementOnce(opts);
-      if (placement) return placement;
+      if (placement && (!opts.until || opts.until(placement))) return placement;
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen ${seen}`);
       await sleep(50);
     }
@@ -195,7 +197,30 @@ export class FailoverdNetnsCluster {
       await this.statusWhen((s) => s.takeoverLease?.held === true && s.takeoverLease.nodes.length === nodes.length
         && s.addresses.length > 0 && s.addresses.every((a) => a.host === a.plan), 'failoverd deciding, lease on every node, placement as planned', timeoutMs);
     }
-    return this.settled(timeoutMs);
+    return this.steady(timeoutMs);
+  }
+
+  /**
+   * A settled placement that stays the same for `steadyMs`: a flag change
+   * reaching the deciding failoverd late (a node just enabled or restarted)
+   * can still move addresses after the first settled look, and a scenario
+   * comparing against that look would then count the wrong addresses.
+   */
+  async steady(timeoutMs = 60_000, steadyMs = 2000): Promise<Placement> {
+    const deadline = Date.now() + timeoutMs;
+    const key = (p: Placement) => JSON.stringify([...p].sort());
+    let placement = await this.settled(timeoutMs);
+    let since = Date.now();
+    while (Date.now() - since < steadyMs) {
+      await sleep(200);
+      const now = await this.settled(Math.max(1000, deadline - Date.now()));
+      if (key(now) !== key(placement)) {
+        if (Date.now() > deadline) throw new Error(`placement still changing after ${timeoutMs} ms: ${key(now)}`);
+        placement = now;
+        since = Date.now();
+      }
+    }
+    return placement;
   }
 
   async down(): Promise<void> {

@@ -1,4 +1,4 @@
-import { rename, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../common/atomic-file.ts';
 import { join } from 'node:path';
 
 /** DIR/index.json of a capture: one entry per proxied client connection. */
@@ -31,8 +31,5 @@ export function connectionFiles(id: number): { c2sFile: string; s2cFile: string 
 }
 
 export async function writeCaptureIndex(outDir: string, index: CaptureIndex): Promise<void> {
-  const path = join(outDir, 'index.json');
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, JSON.stringify(index, null, 2) + '\n');
-  await rename(tmp, path);
+  await writeFileAtomic(join(outDir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
 }

@@ -1,4 +1,5 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../common/atomic-file.ts';
 import { join } from 'node:path';
 import type { LocalClusterKind } from './types.ts';
 import type { NetnsRecord } from './netns/record.ts';
@@ -38,10 +39,7 @@ export function clusterFilePath(dir: string): string {
 
 /** Written via rename so a reader never sees half a file. */
 export async function writeClusterFile(file: ClusterFile): Promise<void> {
-  const path = clusterFilePath(file.dir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ ...file, updatedAt: new Date().toISOString() }, null, 2) + '\n');
-  await rename(tmp, path);
+  await writeFileAtomic(clusterFilePath(file.dir), JSON.stringify({ ...file, updatedAt: new Date().toISOString() }, null, 2) + '\n');
 }
 
 export async function readClusterFile(dir: string): Promise<ClusterFile> {

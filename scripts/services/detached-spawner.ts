@@ -9,9 +9,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeFileAtomic } from '../common/atomic-file.ts';
 import { daemonArgv, daemonEnv } from '../local-cluster/daemon-runtime.ts';
 import { isAlive, readPidFile, signal, waitForExit } from '../local-cluster/processes.ts';
 import type { LocalClusterNode } from '../local-cluster/types.ts';
@@ -105,7 +106,8 @@ export class DetachedSpawner implements ServiceSpawner {
     proc.unref();
     const pid = proc.pid;
     // Recorded before it is ready: a run killed while waiting leaves it adoptable, never unowned.
-    await writeFile(pidFilePath(node, service), `${pid}\n`);
+    // Atomic: a run killed mid-write must not leave an empty pid file (the service would be unowned).
+    await writeFileAtomic(pidFilePath(node, service), `${pid}\n`);
     const child = this.child(node, service, pid);
     const deadline = Date.now() + (this.opts.startTimeoutMs ?? 15_000);
     for (;;) {
