@@ -201,6 +201,39 @@ describe('embedded cluster', () => {
     expect(answers).toEqual([0, 1, 2]);
   });
 
+  it('while takeover runs are disabled (failoverd performs them) a TAKEOVER_RUN request waits, and is answered once they are enabled again', async () => {
+    const c = await settledCluster(3);
+    const leader = leaderOf(c);
+    const cl = await client(leader);
+    const confirm = 0xce01000012340003n;
+    const answer = 0xce01000012340004n;
+    await cl.control(Control.REGISTER_SRVID, { srvid: confirm });
+    await cl.control(Control.REGISTER_SRVID, { srvid: answer });
+    const disable = (timeout: number) => {
+      const msg = Buffer.alloc(24);
+      msg.writeUInt32LE(leader, 0);
+      msg.writeBigUInt64LE(confirm, 8);
+      msg.writeUInt32LE(timeout, 16);
+      const confirmed = cl.nextMessage(confirm);
+      cl.message(leader, Srvid.DISABLE_TAKEOVER_RUNS, msg);
+      return confirmed;
+    };
+    await disable(600);
+    const answers: number[] = [];
+    const collected = cl.nextMessage(answer).then((m) => answers.push(m.data.readInt32LE(0)));
+    const request = Buffer.alloc(16);
+    request.writeUInt32LE(leader, 0);
+    request.writeBigUInt64LE(answer, 8);
+    cl.message(leader, Srvid.TAKEOVER_RUN, request);
+    // Packets of one client are handled in order: once GET_PNN is answered, the request has been seen.
+    await cl.control(Control.GET_PNN, {});
+    c.daemons[leader]!.recoverd.tick();
+    expect(answers, 'no answer while runs are disabled').toEqual([]);
+    await disable(0);
+    await collected;
+    expect(answers).toEqual([leader]);
+  });
+
   it('a dead node is marked disconnected, a new leader is elected, and it rejoins on restart', async () => {
     const c = await settledCluster(3);
     const leader = leaderOf(c);

@@ -2,7 +2,7 @@ import type { Logger } from '../common/log.ts';
 import { Capability, ControlFlag, Node, NodeFlag, RecoveryMode } from '../protocol/constants.ts';
 import { Srvid } from '../protocol/srvid.ts';
 import { type ElectionMessage, electionMessageDef } from '../protocol/types/messages.ts';
-import { disableMessageDef, messageResultDef, srvidMessageDef } from '../protocol/types/messages.ts';
+import { disableMessageDef, messageResultDef, srvidMessageDef, type DisableMessage, type SrvidMessage } from '../protocol/types/messages.ts';
 import { nodeFlagChangeDef, nodeMapDef, vnnMapDef, type NodeMap } from '../protocol/types/node.ts';
 import { Control as Ctl } from '../protocol/controls.ts';
 import type { ControlReply, Daemon } from './daemon.ts';
@@ -20,12 +20,17 @@ import { timevalNow } from './cluster-state.ts';
  *   itself are pushed with MODIFY_FLAGS; recovery mode and VNN map checks;
  * - a recovery without databases: SET_RECMODE, START_RECOVERY, SETVNNMAP
  *   with a fresh generation, SET_RECMODE NORMAL, END_RECOVERY;
- * - TAKEOVER_RUN and DISABLE_* requests answered by the leader.
+ * - TAKEOVER_RUN and DISABLE_* requests answered by the leader; while
+ *   takeover runs are disabled (failoverd's lease), TAKEOVER_RUN requests
+ *   wait, as in ctdbd, so the CLI gets failoverd's answer after its run.
  * A cluster lock file, if configured, is reported but not taken: Node has
  * no fcntl locks, so the election decides alone.
  */
 
 type Timeval = { sec: number; usec: number };
+
+/** Takeover-run requests kept while runs are disabled; more are refused (a CLI re-sends one per timeout). */
+export const MAX_WAITING_TAKEOVER_RUN_REQUESTS = 256;
 
 export class Recoverd {
   private readonly d: Daemon;
@@ -42,6 +47,10 @@ export class Recoverd {
   private priorityTime: Timeval;
   private monitoring = false;
   private recoveriesSuppressedUntil = 0;
+  /** DISABLE_TAKEOVER_RUNS in force until then (ms since the epoch; 0: enabled). */
+  private takeoverRunsDisabledUntil = 0;
+  /** TAKEOVER_RUN requests that came while runs were disabled, answered once they are enabled again. */
+  private waitingRunRequests: SrvidMessage[] = [];
   private stopped = false;
   /** Capabilities last reported by each node. */
   private readonly caps = new Map<number, number>();
@@ -59,8 +68,8 @@ export class Recoverd {
     d.registerInternal(Srvid.LEADER, 'recoverd', (_s, data) => this.onLeader(data));
     d.registerInternal(Srvid.TAKEOVER_RUN, 'recoverd', (_s, data) => this.onSrvidRequest(data, 'takeover run'));
     d.registerInternal(Srvid.MEM_DUMP, 'recoverd', (_s, data) => this.onMemDump(data));
-    d.registerInternal(Srvid.DISABLE_TAKEOVER_RUNS, 'recoverd', (_s, data) => this.onDisable(data));
-    d.registerInternal(Srvid.DISABLE_RECOVERIES, 'recoverd', (_s, data) => this.onDisable(data));
+    d.registerInternal(Srvid.DISABLE_TAKEOVER_RUNS, 'recoverd', (_s, data) => this.onDisable(data, 'takeover runs'));
+    d.registerInternal(Srvid.DISABLE_RECOVERIES, 'recoverd', (_s, data) => this.onDisable(data, 'recoveries'));
     this.lastLeaderSeen = Date.now();
     this.schedule();
     this.nodeConnected(); // a one-node cluster is complete already
@@ -123,6 +132,7 @@ export class Recoverd {
       return;
     }
     if (this.electing) return;
+    this.answerWaitingRunRequests();
     const leaderBad = this.leader !== Node.UNKNOWN_PNN && this.leader !== d.pnn
       && (!st.isConnected(this.leader) || !st.isActive(this.leader));
     if (leaderBad) {
@@ -276,25 +286,65 @@ export class Recoverd {
     this.d.sendMessage(pnn, srvid, messageResultDef.encode({ result }));
   }
 
-  private onSrvidRequest(data: Buffer, what: string): void {
-    if (!this.isLeader) return;
-    try {
-      const m = srvidMessageDef.decode(data);
-      this.log.info({ from: m.pnn }, `${what} requested: nothing to move (no failover in the embedded daemon)`);
-      this.reply(m.pnn, m.srvid, this.d.pnn);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, `bad ${what} request: ignored`);
-    }
+  private get takeoverRunsDisabled(): boolean {
+    return Date.now() < this.takeoverRunsDisabledUntil;
   }
 
-  /** Every node's recovery daemon answers (as ctdbd's do): failoverd's lease counts on each node's confirmation. */
-  private onDisable(data: Buffer): void {
+  /**
+   * The embedded daemon moves no address itself, so a run is "nothing to
+   * move" and answered at once. While takeover runs are disabled (failoverd
+   * performs them) the request waits, as ctdbd's recovery daemon keeps it:
+   * failoverd's deciding node answers after its run, and this one only if
+   * the disable lapses first.
+   */
+  private onSrvidRequest(data: Buffer, what: string): void {
+    if (!this.isLeader) return;
+    let m: SrvidMessage;
     try {
-      const m = disableMessageDef.decode(data);
-      this.reply(m.pnn, m.srvid, this.d.pnn);
+      m = srvidMessageDef.decode(data);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, `bad ${what} request: ignored`);
+      return;
+    }
+    if (this.takeoverRunsDisabled) {
+      if (this.waitingRunRequests.length >= MAX_WAITING_TAKEOVER_RUN_REQUESTS) {
+        this.log.warn({ from: m.pnn, waiting: this.waitingRunRequests.length }, `${what} requested while runs are disabled: too many waiting, refused`);
+        return;
+      }
+      this.log.info({ from: m.pnn }, `${what} requested while runs are disabled: waits`);
+      this.waitingRunRequests.push(m);
+      return;
+    }
+    this.log.info({ from: m.pnn }, `${what} requested: nothing to move (no failover in the embedded daemon)`);
+    this.reply(m.pnn, m.srvid, this.d.pnn);
+  }
+
+  /** Main loop: a leader answers requests that waited once runs are enabled again; other nodes drop them (ctdbd's rule). */
+  private answerWaitingRunRequests(): void {
+    if (this.waitingRunRequests.length === 0 || this.takeoverRunsDisabled) return;
+    const waiting = this.waitingRunRequests.splice(0);
+    if (!this.isLeader) return;
+    this.log.info({ count: waiting.length }, 'takeover runs enabled again: answering the requests that waited');
+    for (const m of waiting) this.reply(m.pnn, m.srvid, this.d.pnn);
+  }
+
+  /**
+   * Every node's recovery daemon answers (as ctdbd's do): failoverd's lease
+   * counts on each node's confirmation. Timeout in seconds, 0 re-enables.
+   */
+  private onDisable(data: Buffer, what: 'takeover runs' | 'recoveries'): void {
+    let m: DisableMessage;
+    try {
+      m = disableMessageDef.decode(data);
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'bad disable request: ignored');
+      return;
     }
+    if (what === 'takeover runs') {
+      this.takeoverRunsDisabledUntil = m.timeout === 0 ? 0 : Date.now() + m.timeout * 1000;
+      if (m.timeout === 0) this.answerWaitingRunRequests();
+    }
+    this.reply(m.pnn, m.srvid, this.d.pnn);
   }
 
   private onMemDump(data: Buffer): void {
