@@ -1,9 +1,15 @@
-// A netns cluster of real ctdbd 4.17 (public IP failover on, one namespace
-// per node, a client namespace that probes who answers) with ctdb-bridge's
-// transportd, clusterd and failoverd beside each ctdbd: what the failoverd
-// scenario suite and the side-by-side failover bench share. The netns part
-// is scripts/local-cluster/netns; this only adds the bridge processes, the
-// failover CLI and "every address answered exactly once" as one check.
+// A netns cluster (one namespace per node, a client namespace that probes
+// who answers) with ctdb-bridge's transportd, clusterd and failoverd beside
+// each node's daemon: what the failoverd scenario suite and the side-by-side
+// failover bench share. Two kinds:
+// - real: Debian's ctdbd 4.17 with public IP failover on, failoverd active
+//   (stage 3: ctdbd's runs held off, failoverd drives ctdbd's controls);
+// - embedded: our daemon, which does no failover itself, failoverd native
+//   (stage 4: failoverd runs inside the node's namespace and adds, removes
+//   and announces the addresses there).
+// The netns part is scripts/local-cluster/netns; this only adds the bridge
+// processes, the failover CLI and "every address answered exactly once" as
+// one check.
 
 import { execFile } from 'node:child_process';
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
@@ -14,10 +20,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
 import { silentLogger } from '../../legacy/common/log.ts';
 import type { FailoverStatus } from '../../components/failoverd/status.ts';
-import { NetnsRealLocalCluster, parsePublicIpsX } from '../../scripts/local-cluster/netns/index.ts';
+import {
+  NetnsEmbeddedLocalCluster, NetnsRealLocalCluster, parsePublicIpsX, type NetnsLocalCluster,
+} from '../../scripts/local-cluster/netns/index.ts';
 import { spawnTransportd, transportdSocketPath } from '../../scripts/cli/start/transportd-children.ts';
 import { spawnComponent } from '../../scripts/cli/start/component-children.ts';
-import { stopBridgeChild, type BridgeChild } from '../../scripts/cli/start/bridge-children.ts';
+import { stopBridgeChild, type BridgeChild, type BridgeChildOptions } from '../../scripts/cli/start/bridge-children.ts';
 import { signal, waitForExit } from '../../scripts/local-cluster/processes.ts';
 import { trackCluster, untrackCluster } from './live-clusters.ts';
 
@@ -25,12 +33,17 @@ const run = promisify(execFile);
 
 export type Placement = Map<string, number>;
 
+/** real: Debian's ctdbd with failoverd active; embedded: our daemon with failoverd native. */
+export type FailoverdClusterKind = 'real' | 'embedded';
+
 export interface FailoverdNetnsOptions {
+  /** Default 'real'. */
+  kind?: FailoverdClusterKind;
   nodes: number;
   /** 10.x.0.0/24 subnets this cluster may use (each helper has its own octets). */
   subnetRange: [number, number];
-  /** Appended to every node's ctdb-bridge.conf. */
-  bridgeConf: string;
+  /** Appended to every node's ctdb-bridge.conf (default: fastBridgeConf(kind)). */
+  bridgeConf?: string;
   /** Directory prefix (tmpdir). */
   prefix?: string;
 }
@@ -39,31 +52,46 @@ export interface FailoverdNetnsOptions {
  * Fast detection for tests and benches: clusterd polls ctdbd's node map every
  * 100 ms (a kill -9 shows as DISCONNECTED at once) and takes a silent clusterd
  * for gone after 1 s; failoverd checks every 200 ms (and at once on a node event).
+ * On the embedded daemon failoverd is native (it does the host's part too) and
+ * clusterd active (nobody else decides there).
  */
-export const FAST_BRIDGE_CONF = [
-  '[clusterd]', '\tdead after = 1000', '\tlegacy poll interval = 100',
-  '[failoverd]', '\tmode = active', '\tcheck interval = 200', '\ttakeover lease = 3000', '\tsettle time = 1000', '\tquorum loss = 1000', '',
-].join('\n');
+export function fastBridgeConf(kind: FailoverdClusterKind): string {
+  return [
+    '[clusterd]', ...(kind === 'embedded' ? ['\tmode = active'] : []), '\tdead after = 1000', '\tlegacy poll interval = 100',
+    '[failoverd]', `\tmode = ${failoverdModeOf(kind)}`, '\tcheck interval = 200', '\ttakeover lease = 3000', '\tsettle time = 1000', '\tquorum loss = 1000', '',
+  ].join('\n');
+}
+
+/** The failoverd mode each kind runs (what `failover status` reports). */
+export function failoverdModeOf(kind: FailoverdClusterKind): 'active' | 'native' {
+  return kind === 'embedded' ? 'native' : 'active';
+}
+
+/** fastBridgeConf('real'), for the bench and older callers. */
+export const FAST_BRIDGE_CONF = fastBridgeConf('real');
 
 export class FailoverdNetnsCluster {
   readonly bridge: Array<BridgeChild[] | undefined> = [];
   /** Nodes whose ctdbd runs and is reachable (what every address must be answered by). */
   readonly alive = new Set<number>();
 
-  private constructor(readonly dir: string, readonly cluster: NetnsRealLocalCluster) {}
+  private constructor(readonly dir: string, readonly kind: FailoverdClusterKind, readonly cluster: NetnsLocalCluster) {}
 
   static async up(opts: FailoverdNetnsOptions): Promise<FailoverdNetnsCluster> {
+    const kind = opts.kind ?? 'real';
     const dir = await mkdtemp(join(tmpdir(), opts.prefix ?? 'ctdb-bridge-failoverd-netns-'));
-    const cluster = new NetnsRealLocalCluster({
+    const common = {
       dir, nodes: opts.nodes, ownerPid: process.pid, logger: silentLogger('failoverd-netns'),
       netns: { subnetRange: opts.subnetRange },
-    });
+    };
+    const cluster = kind === 'embedded' ? new NetnsEmbeddedLocalCluster(common) : new NetnsRealLocalCluster(common);
     trackCluster(cluster, true);
-    const c = new FailoverdNetnsCluster(dir, cluster);
+    const c = new FailoverdNetnsCluster(dir, kind, cluster);
     for (let pnn = 0; pnn < opts.nodes; pnn++) c.alive.add(pnn);
     try {
       await cluster.up();
-      for (const node of cluster.nodes) await appendFile(join(node.base, 'ctdb-bridge.conf'), opts.bridgeConf);
+      const conf = opts.bridgeConf ?? fastBridgeConf(kind);
+      for (const node of cluster.nodes) await appendFile(join(node.base, 'ctdb-bridge.conf'), conf);
     } catch (err) {
       await c.down();
       throw err;
@@ -93,8 +121,14 @@ export class FailoverdNetnsCluster {
       children.push(await spawnComponent({
         component, pnn, base: node.base, ctdbSocket: node.socketPath, transportSocket: this.socketOf(pnn),
         logFile: join(node.base, `${component}.log`), logLevel: 'info',
+        wrap: component === 'failoverd' ? this.failoverdWrap(pnn) : undefined,
       }));
     }
+  }
+
+  /** Native failoverd configures the node's addresses: it runs in the node's namespace (ctdbd's event scripts do that on real). */
+  private failoverdWrap(pnn: number): BridgeChildOptions['wrap'] {
+    return this.kind === 'embedded' ? (launch) => this.cluster.netns.wrapForNode(pnn, launch) : undefined;
   }
 
   /** SIGTERM, failoverd first (it hands ctdbd's takeover runs back when it is the one holding them). */
