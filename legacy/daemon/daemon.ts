@@ -31,6 +31,7 @@ import { Srvid } from '../protocol/srvid.ts';
 import { PublicIpTable } from './public-ips.ts';
 import type { IpEventRunner } from './ip-events.ts';
 import { IpEventRelay } from './ip-event-relay.ts';
+import { TickleTracker } from './tcp-tickles.ts';
 import { releaseAllPublicIps } from './controls/public-ips.ts';
 
 /**
@@ -120,6 +121,8 @@ export class Daemon {
   /** This node's public addresses and who holds them (set at start, once the PNN is known). */
   publicIps!: PublicIpTable;
   ipEvents: IpEventRunner | undefined;
+  /** Connections per public address, for the tickle ACKs after a takeover (set at start). */
+  tickles!: TickleTracker;
   pnn = -1;
   address = '';
   debugLevel: number;
@@ -212,6 +215,15 @@ export class Daemon {
       sendMessage: (dest, srvid, data) => this.sendMessage(dest, srvid, data),
       onMessage: (srvid, handle) => { this.registerInternal(srvid, 'ip-events', (_s, data) => handle(data)); },
     });
+    this.tickles = new TickleTracker({
+      pnn: this.pnn,
+      log,
+      hosts: (address) => this.publicIps.hosts(address),
+      hostedAddresses: () => this.publicIps.hosted().map((h) => h.address),
+      connectedPeers: () => this.state.broadcastTargets(Node.BROADCAST_CONNECTED).filter((p) => p !== this.pnn),
+      sendNoReply: (pnn, opcode, data) => { void this.sendControl(pnn, opcode, data, { flags: ControlFlag.NOREPLY }); },
+      updateIntervalMs: () => this.tunables.get('TickleUpdateInterval') * 1000,
+    });
     if (this.config.startAsStopped) this.state.setOwnFlags(NodeFlag.STOPPED, 0);
     if (this.config.startAsDisabled) this.state.setOwnFlags(NodeFlag.PERMANENTLY_DISABLED, 0);
     this.state.runState = RunState.SETUP;
@@ -234,6 +246,7 @@ export class Daemon {
       declareDead: (pnn, reason) => this.nodeDead(pnn, reason),
     }, () => this.timing('keepaliveIntervalMs'), () => this.timing('keepaliveLimit'));
     this.keepalive.start();
+    this.tickles.start();
     this.budget.start();
     this.sweeper = setInterval(() => this.sweepPending(), 1000);
     this.sweeper.unref?.();
@@ -298,6 +311,7 @@ export class Daemon {
     this.running = false;
     this.recoverd?.stop();
     this.keepalive?.stop();
+    this.tickles?.stop();
     if (this.sweeper) clearInterval(this.sweeper);
     this.budget.stop();
     for (const p of this.pending.takeWhere(() => true)) {
@@ -581,6 +595,7 @@ export class Daemon {
   private onClientClose(client: ClientConn): void {
     this.srvids.removeListener(client);
     this.tunnels.removeClient(client);
+    this.tickles?.clientGone(client.clientId);
     // Outstanding forwarded controls of this client: answers are dropped.
     this.pending.takeWhere((p) => p.client === client);
     const notifies = this.notifies.get(client);

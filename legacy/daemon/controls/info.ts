@@ -113,7 +113,6 @@ export function registerInfoControls(t: ControlTable): void {
   t.set(Control.END_RECOVERY, (_r, d) => { d.recoveryFinished(); return ok(); });
   t.set(Control.RECD_PING, (r) => (sizeIs(r, 0) ? ok() : BAD_SIZE));
   t.set(Control.RECD_RECLOCK_LATENCY, (r) => (sizeIs(r, 8) ? ok() : BAD_SIZE));
-  t.set(Control.STARTUP, () => ok());
   t.set(Control.DUMP_MEMORY, () => {
     const m = process.memoryUsage();
     return ok(Buffer.from(
@@ -133,19 +132,7 @@ export function registerInfoControls(t: ControlTable): void {
   });
   t.set(Control.RELOAD_NODES_FILE, () => fail('reloading the nodes file is not supported by the embedded daemon'));
 
-  // Interfaces and public IPs: controls/public-ips.ts.
-  t.set(Control.GET_TCP_TICKLE_LIST, (r) => {
-    try {
-      const { addr } = sockAddrDef.decodeExact(r.data);
-      return ok(encodeControlReply(Control.GET_TCP_TICKLE_LIST, { addr, connections: [] }));
-    } catch {
-      return BAD_SIZE;
-    }
-  });
-  // Connection tracking for tickle ACKs is not kept (no tickles are sent): accepted and dropped.
-  for (const op of [Control.SET_TCP_TICKLE_LIST, Control.TCP_ADD, Control.TCP_REMOVE, Control.TCP_ADD_DELAYED_UPDATE]) {
-    t.set(op, () => ok());
-  }
+  // Interfaces, public IPs and connection tracking (tickles): controls/public-ips.ts, controls/tcp-tickles.ts.
   for (const op of [Control.ADD_PUBLIC_IP, Control.DEL_PUBLIC_IP, Control.SEND_GRATUITOUS_ARP, Control.RELOAD_PUBLIC_IPS]) {
     t.set(op, () => fail('changing public IPs at run time is not supported by the embedded daemon'));
   }

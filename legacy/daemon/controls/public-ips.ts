@@ -2,22 +2,23 @@ import { Control } from '../../protocol/controls.ts';
 import { encodeControlReply } from '../../protocol/control-payloads.ts';
 import { ControlFlag, RunState } from '../../protocol/constants.ts';
 import { Srvid } from '../../protocol/srvid.ts';
-import { connectionDef, ifaceDef, publicIpDef } from '../../protocol/types/public-ip.ts';
+import { ifaceDef, publicIpDef, type Connection } from '../../protocol/types/public-ip.ts';
 import { sockAddrDef } from '../../protocol/types/sock-addr.ts';
 import type { Daemon } from '../daemon.ts';
-import type { IpEvent } from '../ip-events.ts';
+import type { IpEvent, TickleConnection } from '../ip-events.ts';
 import { NO_OWNER } from '../public-ips.ts';
 import { sockAddrOf } from './info.ts';
+import { registerTickleControls } from './tcp-tickles.ts';
 import { BAD_SIZE, fail, ok, sizeIs, type ControlRequest, type ControlResult, type ControlTable } from './types.ts';
 
 /**
  * Public IP controls over the node's record (public-ips.ts), as ctdbd 4.17
  * answers them: the takeover run's TAKEOVER_IP / RELEASE_IP / IPREALLOCATED,
- * the queries `ctdb ip` and `ctdb ifaces` make, and smbd's TCP_CLIENT check
- * (a connection to a public address this node does not host fails, which
- * tells smbd to drop it). On a change the node runs the event
- * (ip-events.ts) and then tells its local clients on the RELEASE_IP /
- * TAKE_IP SRVIDs, with the address as a NUL-terminated string.
+ * the queries `ctdb ip` and `ctdb ifaces` make (TCP_CLIENT and connection
+ * tracking: tcp-tickles.ts). On a change the node runs the event
+ * (ip-events.ts; a takeip carries the connections to tickle) and then tells
+ * its local clients on the RELEASE_IP / TAKE_IP SRVIDs, with the address as
+ * a NUL-terminated string.
  */
 
 const wireOwner = (owner: number): number => (owner === NO_OWNER ? 0xffffffff : owner);
@@ -42,6 +43,11 @@ async function runEvent(d: Daemon, e: IpEvent): Promise<boolean> {
   }
 }
 
+/** A tracked connection as the executor tickles it (wire: dst is the public address, src the client). */
+function tickleOf(c: Connection): TickleConnection {
+  return { client: { address: c.src.address, port: c.src.port }, server: { address: c.dst.address, port: c.dst.port } };
+}
+
 function tellClients(d: Daemon, srvid: bigint, address: string): void {
   d.sendMessage(d.pnn, srvid, Buffer.from(`${address}\0`));
 }
@@ -56,11 +62,14 @@ async function takeover(r: ControlRequest, d: Daemon): Promise<ControlResult> {
   }
   if (outcome.kind !== 'take') return ok();
   const { hosted } = outcome;
-  d.log.info({ address: hosted.address, iface: hosted.iface }, 'takeover of public IP');
-  if (!(await runEvent(d, { event: 'takeip', ...hosted }))) {
+  // The clients of connections to this address get tickle ACKs with the announcement (ctdb_announce_vnn_iface).
+  const connections = d.tickles.forAnnounce(hosted.address).map(tickleOf);
+  d.log.info({ address: hosted.address, iface: hosted.iface, connections: connections.length }, 'takeover of public IP');
+  if (!(await runEvent(d, { event: 'takeip', ...hosted, ...(connections.length > 0 ? { connections } : {}) }))) {
     d.publicIps.release(NO_OWNER, hosted.address);
     return fail();
   }
+  d.tickles.announced(hosted.address);
   tellClients(d, Srvid.TAKE_IP, hosted.address);
   return ok();
 }
@@ -107,13 +116,8 @@ export function registerPublicIpControls(t: ControlTable): void {
   t.set(Control.TAKEOVER_IP, takeover);
   t.set(Control.RELEASE_IP, release);
   t.set(Control.IPREALLOCATED, async (_r, d) => ((await runEvent(d, { event: 'ipreallocated' })) ? ok() : fail()));
-  t.set(Control.TCP_CLIENT, (r, d) => {
-    const c = decode(connectionDef, r);
-    if (!c) return BAD_SIZE;
-    if (d.publicIps.hosts(c.dst.address) !== false) return ok();
-    d.log.warn({ address: c.dst.address, clientId: r.clientId }, 'tcp client for a public IP this node does not host: failing it');
-    return fail();
-  });
+  // TCP_CLIENT and the other connection-tracking controls.
+  registerTickleControls(t);
 }
 
 /** Shutdown: every hosted address released, with its event and the RELEASE_IP message (ctdb_release_all_ips). */
