@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 
 /**
- * The host commands native mode runs (`ip`, `arping`, the operator's event
+ * The host commands native mode runs (`ip`, `arping`, `ndptool`, `ctdb tickle`, the operator's event
  * scripts), behind one seam so tests see exactly what would run.
  */
 
@@ -11,7 +11,14 @@ export interface CommandResult {
   stderr: string;
 }
 
-export type CommandRunner = (program: string, args: readonly string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }) => Promise<CommandResult>;
+export interface CommandOptions {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** Written to the program's standard input, which is then closed (`ctdb tickle` reads its connections there). */
+  input?: string;
+}
+
+export type CommandRunner = (program: string, args: readonly string[], opts?: CommandOptions) => Promise<CommandResult>;
 
 export class HostCommandError extends Error {
   override name = 'HostCommandError';
@@ -22,7 +29,7 @@ export class HostCommandError extends Error {
 
 /** Runs a program without a shell; a missing program or a timeout is exit code 127 / 124 with the reason in stderr. */
 export const runCommand: CommandRunner = (program, args, opts = {}) => new Promise((resolve) => {
-  execFile(program, [...args], { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 10_000, maxBuffer: 4 * 1024 * 1024 },
+  const child = execFile(program, [...args], { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 10_000, maxBuffer: 4 * 1024 * 1024 },
     (err, stdout, stderr) => {
       if (!err) return resolve({ exitCode: 0, stdout, stderr });
       const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
@@ -30,6 +37,11 @@ export const runCommand: CommandRunner = (program, args, opts = {}) => new Promi
       if (e.killed) return resolve({ exitCode: 124, stdout, stderr: `${stderr}${program}: timed out` });
       resolve({ exitCode: typeof e.code === 'number' ? e.code : 1, stdout, stderr });
     });
+  if (opts.input !== undefined) {
+    // A program that is missing or exits early closes the pipe: its exit code tells, not an EPIPE.
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(opts.input);
+  }
 });
 
 /** Runs and throws HostCommandError unless it exits 0. */

@@ -1,8 +1,9 @@
-import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '../../../legacy/common/log.ts';
-import type { IpEvent } from '../../../legacy/daemon/ip-events.ts';
+import type { IpEvent, TickleConnection } from '../../../legacy/daemon/ip-events.ts';
 import type { HostedAddress } from '../../../legacy/daemon/public-ips.ts';
+import { ANNOUNCE_INTERVAL_MS, ANNOUNCE_ROUNDS, announceCommand, TICKLE_DELAY_MS, tickleInput } from './announce.ts';
 import { HostCommandError, mustRun, runCommand, type CommandRunner } from './commands.ts';
 import { runEventScripts } from './event-scripts.ts';
 import { addAddressArgs, deleteAddressArgs, findDrift, parseAddresses, SHOW_ADDRESSES_ARGS, type Drift } from './host-addresses.ts';
@@ -11,11 +12,15 @@ import { addAddressArgs, deleteAddressArgs, findDrift, parseAddresses, SHOW_ADDR
  * Native mode's hands on the host: the embedded daemon's public IP events
  * carried out as ctdbd's event scripts and takeover code carry them out.
  * takeip: the address goes on its interface, the operator's scripts run,
- * then gratuitous ARPs announce it (in the background, as ctdbd's timer
- * does); releaseip: scripts first, then the address comes off;
- * ipreallocated: scripts only. Adding an address that is there, or deleting
- * one that is not, is not an error (a restart, or a drift repair, got there
- * first).
+ * then it is announced (gratuitous ARP / unsolicited neighbour
+ * advertisement) and its known client connections are tickled, three rounds
+ * in the background as ctdbd's timer does (announce.ts); releaseip: scripts
+ * first, then the address comes off (and what is left of its announcement
+ * is cancelled); updateip: the address moves to its new interface, the
+ * scripts run with ctdbd's `updateip OLD NEW ADDR BITS`, and it is announced
+ * and tickled there (what 10.interface does for ctdbd); ipreallocated:
+ * scripts only. Adding an address that is there, or deleting one that is
+ * not, is not an error (a restart, or a drift repair, got there first).
  */
 
 export interface HostExecutorOptions {
@@ -25,19 +30,35 @@ export interface HostExecutorOptions {
   run?: CommandRunner;
   ip?: string;
   arping?: string;
+  /** IPv6 announcements (libndp-tools). */
+  ndptool?: string;
+  /** Debian's ctdb tool (its `tickle` needs no daemon). */
+  ctdb?: string;
   /** ctdbd's event script timeout. */
   scriptTimeoutMs?: number;
-  /** Gratuitous ARPs per takeover (ctdbd: CTDB_ARP_REPEAT = 3, a second apart). */
+  /** Announcement rounds per takeover (ctdbd: CTDB_ARP_REPEAT = 3). */
   arpCount?: number;
+  /** Between rounds (ctdbd: 1.1 s). */
+  arpIntervalMs?: number;
+  /** From a round's announcement to its tickles. */
+  tickleDelayMs?: number;
+  /** Timers (tests). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export class HostExecutor {
   private readonly run: CommandRunner;
   private readonly ip: string;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** Address -> its announcement in progress (a newer one, or a release, ends the older). */
+  private readonly announcing = new Map<string, Promise<void>>();
+  /** Tickle ACKs sent (connections x rounds) and `ctdb tickle` runs that failed (status). */
+  readonly counters = { tickles: 0, failedTickles: 0, announcements: 0 };
 
   constructor(private readonly opts: HostExecutorOptions) {
     this.run = opts.run ?? runCommand;
     this.ip = opts.ip ?? 'ip';
+    this.sleep = opts.sleep ?? ((ms) => sleepFor(ms, undefined, { ref: false }));
   }
 
   async execute(e: IpEvent): Promise<void> {
@@ -47,11 +68,18 @@ export class HostExecutor {
       case 'takeip':
         await this.addAddress(e);
         await scripts();
-        this.announce(e);
+        this.announce(e, e.connections);
         return;
       case 'releaseip':
+        this.announcing.delete(e.address);
         await scripts();
         await this.deleteAddress(e);
+        return;
+      case 'updateip':
+        await this.deleteAddress({ ...e, iface: e.oldIface });
+        await this.addAddress(e);
+        await scripts();
+        this.announce(e, e.connections);
         return;
       case 'ipreallocated':
         await scripts();
@@ -86,16 +114,58 @@ export class HostExecutor {
     }
   }
 
-  /** Gratuitous ARP so that neighbours and switches learn the new host at once; failures are logged, never fatal. */
-  private announce(h: HostedAddress): void {
-    if (isIP(h.address) !== 4) {
-      this.opts.log.debug({ address: h.address }, 'no unsolicited neighbour advertisement sent for IPv6 (not implemented)');
+  /** Resolves when every announcement in progress has finished (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.announcing.size > 0) await Promise.all([...this.announcing.values()]);
+  }
+
+  /**
+   * The announcement rounds, in the background: each an ARP / neighbour
+   * advertisement so that neighbours and switches learn the new host at
+   * once, then the tickles. Failures are logged, never fatal.
+   */
+  private announce(h: HostedAddress, connections: readonly TickleConnection[] = []): void {
+    const rounds = this.opts.arpCount ?? ANNOUNCE_ROUNDS;
+    const interval = this.opts.arpIntervalMs ?? ANNOUNCE_INTERVAL_MS;
+    const delay = Math.min(this.opts.tickleDelayMs ?? TICKLE_DELAY_MS, interval);
+    const current = () => this.announcing.get(h.address) === job;
+    const job: Promise<void> = (async () => {
+      await Promise.resolve(); // `job` is registered before the first round looks at it
+      for (let round = 0; round < rounds; round++) {
+        if (round > 0) await this.sleep(interval - delay);
+        if (!current()) return; // released, or announced anew, meanwhile (ctdbd cancels too)
+        this.sendAnnouncement(h);
+        if (connections.length === 0) {
+          if (round < rounds - 1) await this.sleep(delay);
+          continue;
+        }
+        await this.sleep(delay);
+        if (!current()) return;
+        await this.tickle(h, connections);
+      }
+    })().finally(() => {
+      if (current()) this.announcing.delete(h.address);
+    });
+    this.announcing.set(h.address, job);
+  }
+
+  private sendAnnouncement(h: HostedAddress): void {
+    const { program, args } = announceCommand(h, { arping: this.opts.arping ?? 'arping', ndptool: this.opts.ndptool ?? 'ndptool' });
+    this.counters.announcements++;
+    // arping -U exits 1 when no reply came, and none comes to an unsolicited ARP.
+    const fine = (code: number) => code === 0 || (code === 1 && args[0] === '-U');
+    void this.run(program, args, { timeoutMs: 10_000 }).then((r) => {
+      if (!fine(r.exitCode)) this.opts.log.warn({ address: h.address, program, stderr: r.stderr.trim() }, 'announcing the address failed');
+    });
+  }
+
+  private async tickle(h: HostedAddress, connections: readonly TickleConnection[]): Promise<void> {
+    const r = await this.run(this.opts.ctdb ?? 'ctdb', ['tickle'], { input: tickleInput(connections), timeoutMs: 10_000 });
+    if (r.exitCode === 0) {
+      this.counters.tickles += connections.length;
       return;
     }
-    const count = String(this.opts.arpCount ?? 3);
-    void this.run(this.opts.arping ?? 'arping', ['-U', '-c', count, '-w', count, '-I', h.iface, h.address], { timeoutMs: 10_000 })
-      .then((r) => {
-        if (r.exitCode !== 0 && r.exitCode !== 1) this.opts.log.warn({ address: h.address, stderr: r.stderr.trim() }, 'gratuitous ARP failed');
-      });
+    this.counters.failedTickles++;
+    this.opts.log.warn({ address: h.address, connections: connections.length, stderr: r.stderr.trim() }, 'ctdb tickle failed');
   }
 }

@@ -1,8 +1,10 @@
+import { isIP } from 'node:net';
 import type { LegacyClient } from '../../../legacy/client/client.ts';
 import type { LegacyMessage } from '../../../legacy/client/events.ts';
 import type { Logger } from '../../../legacy/common/log.ts';
 import type { PublicAddress } from '../../../legacy/config/public-addresses.ts';
-import type { IpEvent } from '../../../legacy/daemon/ip-events.ts';
+import type { Endpoint, IpEvent, TickleConnection } from '../../../legacy/daemon/ip-events.ts';
+import { MAX_CONNECTIONS_PER_ADDRESS } from '../../../legacy/daemon/tcp-connections.ts';
 import type { HostedAddress } from '../../../legacy/daemon/public-ips.ts';
 import { Node } from '../../../legacy/protocol/constants.ts';
 import { BridgeSrvid } from '../../../legacy/protocol/srvid.ts';
@@ -162,12 +164,39 @@ export function parseRequest(data: Buffer): Request {
   if (!Number.isSafeInteger(r.id)) throw new IpEventRequestError('id missing');
   const id = r.id as number;
   if (r.event === 'ipreallocated') return { id, event: { event: 'ipreallocated' } };
-  if (r.event !== 'takeip' && r.event !== 'releaseip') throw new IpEventRequestError(`unknown event ${String(r.event)}`);
+  if (r.event !== 'takeip' && r.event !== 'releaseip' && r.event !== 'updateip') throw new IpEventRequestError(`unknown event ${String(r.event)}`);
   const { iface, address, prefixLength } = r;
-  if (typeof iface !== 'string' || !/^[A-Za-z0-9_.:@-]{1,15}$/.test(iface)) throw new IpEventRequestError('bad interface name');
-  if (typeof address !== 'string' || !/^[0-9A-Fa-f:.]{2,45}$/.test(address)) throw new IpEventRequestError('bad address');
+  if (!isIfaceName(iface)) throw new IpEventRequestError('bad interface name');
+  if (typeof address !== 'string' || !/^[0-9A-Fa-f:.]{2,45}$/.test(address) || isIP(address) === 0) throw new IpEventRequestError('bad address');
   if (!Number.isInteger(prefixLength) || (prefixLength as number) < 0 || (prefixLength as number) > 128) {
     throw new IpEventRequestError('bad prefix length');
   }
-  return { id, event: { event: r.event, iface, address, prefixLength: prefixLength as number } };
+  const hosted = { iface, address, prefixLength: prefixLength as number };
+  if (r.event === 'releaseip') return { id, event: { event: 'releaseip', ...hosted } };
+  const connections = parseConnections(r.connections);
+  const extra = connections.length > 0 ? { connections } : {};
+  if (r.event === 'takeip') return { id, event: { event: 'takeip', ...hosted, ...extra } };
+  if (!isIfaceName(r.oldIface)) throw new IpEventRequestError('bad old interface name');
+  return { id, event: { event: 'updateip', oldIface: r.oldIface, ...hosted, ...extra } };
+}
+
+function isIfaceName(v: unknown): v is string {
+  return typeof v === 'string' && /^[A-Za-z0-9_.:@-]{1,15}$/.test(v);
+}
+
+/** The connections to tickle (absent: none); bounded as the daemon bounds them. */
+function parseConnections(v: unknown): TickleConnection[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new IpEventRequestError('connections is not a list');
+  if (v.length > MAX_CONNECTIONS_PER_ADDRESS) throw new IpEventRequestError(`more than ${MAX_CONNECTIONS_PER_ADDRESS} connections`);
+  const endpoint = (e: unknown): Endpoint => {
+    const { address, port } = (typeof e === 'object' && e !== null ? e : {}) as Record<string, unknown>;
+    if (typeof address !== 'string' || isIP(address) === 0) throw new IpEventRequestError('bad connection address');
+    if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 0xffff) throw new IpEventRequestError('bad connection port');
+    return { address, port: port as number };
+  };
+  return v.map((c: unknown) => {
+    const { client, server } = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
+    return { client: endpoint(client), server: endpoint(server) };
+  });
 }

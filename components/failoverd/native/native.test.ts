@@ -80,6 +80,83 @@ describe('HostExecutor', () => {
     expect(r.ran).toEqual(['50.samba.script releaseip eth1 10.5.1.1 24', 'ip addr del 10.5.1.1/24 dev eth1', '50.samba.script ipreallocated']);
   });
 
+  it('takeip with connections: three rounds, each an ARP and then `ctdb tickle` fed "CLIENT SERVER" lines; releaseip ends the rounds', async () => {
+    const r = recorder();
+    const inputs: string[] = [];
+    const slept: number[] = [];
+    let release: (() => void) | undefined;
+    const run: CommandRunner = async (program, args, opts) => {
+      if (opts?.input !== undefined) inputs.push(opts.input);
+      return r.run(program, args, opts);
+    };
+    const x = new HostExecutor({
+      base, log, run, arpIntervalMs: 1100, tickleDelayMs: 100,
+      sleep: async (ms) => { slept.push(ms); if (slept.length === 3 && release) await new Promise<void>((res) => { release = res; }); },
+    });
+    const connections = [
+      { client: { address: '10.5.9.1', port: 40000 }, server: { address: h1.address, port: 445 } },
+      { client: { address: '10.5.9.2', port: 40001 }, server: { address: h1.address, port: 139 } },
+    ];
+    await x.execute({ event: 'takeip', ...h1, connections });
+    await x.idle();
+    expect(r.ran.filter((c) => !c.startsWith('50.'))).toEqual([
+      'ip addr add 10.5.1.1/24 brd + dev eth1',
+      'arping -U -c 1 -w 1 -I eth1 10.5.1.1', 'ctdb tickle',
+      'arping -U -c 1 -w 1 -I eth1 10.5.1.1', 'ctdb tickle',
+      'arping -U -c 1 -w 1 -I eth1 10.5.1.1', 'ctdb tickle',
+    ]);
+    expect(slept, 'tickles 100 ms after their ARP, rounds 1.1 s apart').toEqual([100, 1000, 100, 1000, 100]);
+    expect(inputs).toEqual(Array(3).fill('10.5.9.1:40000 10.5.1.1:445\n10.5.9.2:40001 10.5.1.1:139\n'));
+    expect(x.counters).toMatchObject({ tickles: 6, failedTickles: 0, announcements: 3 });
+
+    // Released during the second round: nothing more is sent for it.
+    r.ran.length = 0;
+    slept.length = 0;
+    release = () => undefined;
+    await x.execute({ event: 'takeip', ...h1, connections });
+    await vi.waitFor(() => expect(slept).toHaveLength(3));
+    await x.execute({ event: 'releaseip', ...h1 });
+    release();
+    await x.idle();
+    expect(r.ran.filter((c) => c === 'ctdb tickle')).toHaveLength(1);
+    expect(r.ran.filter((c) => c.startsWith('arping'))).toHaveLength(2);
+  });
+
+  it('IPv6: unsolicited neighbour advertisements (ndptool) and bracketed tickle endpoints', async () => {
+    const r = recorder();
+    const inputs: string[] = [];
+    const run: CommandRunner = async (program, args, opts) => {
+      if (opts?.input !== undefined) inputs.push(opts.input);
+      return r.run(program, args, opts);
+    };
+    const x = new HostExecutor({ base, log, run, arpCount: 1, sleep: async () => undefined });
+    await x.execute({ event: 'takeip', ...h6, connections: [{ client: { address: 'fd00::9', port: 40000 }, server: { address: h6.address, port: 445 } }] });
+    await x.idle();
+    expect(r.ran.filter((c) => !c.startsWith('50.'))).toEqual([
+      'ip -6 addr add fd00::5/64 dev eth1 nodad', 'ndptool -t na -U -i eth1 -T fd00::5 send', 'ctdb tickle',
+    ]);
+    expect(inputs).toEqual(['[fd00::9]:40000 [fd00::5]:445\n']);
+  });
+
+  it('updateip: off the old interface, onto the new one, scripts with ctdbd\'s arguments, then announced and tickled there', async () => {
+    const r = recorder();
+    const x = new HostExecutor({ base, log, run: r.run, arpCount: 1, sleep: async () => undefined });
+    await x.execute({ event: 'updateip', oldIface: 'eth0', ...h1, connections: [{ client: { address: '10.5.9.1', port: 1 }, server: { address: h1.address, port: 445 } }] });
+    await x.idle();
+    expect(r.ran).toEqual([
+      'ip addr del 10.5.1.1/24 dev eth0', 'ip addr add 10.5.1.1/24 brd + dev eth1', '50.samba.script updateip eth0 eth1 10.5.1.1 24',
+      'arping -U -c 1 -w 1 -I eth1 10.5.1.1', 'ctdb tickle',
+    ]);
+  });
+
+  it('a failing `ctdb tickle` is counted and logged, never fatal', async () => {
+    const r = recorder((p) => (p === 'ctdb' ? { exitCode: 1, stderr: 'Failed to send 1 tickles' } : undefined));
+    const x = new HostExecutor({ base, log, run: r.run, arpCount: 2, sleep: async () => undefined });
+    await x.execute({ event: 'takeip', ...h1, connections: [{ client: { address: '10.5.9.1', port: 1 }, server: { address: h1.address, port: 445 } }] });
+    await x.idle();
+    expect(x.counters).toMatchObject({ tickles: 0, failedTickles: 2 });
+  });
+
   it('an address already there (or already gone) is fine; any other failure fails the event with the command and its error', async () => {
     const exists = recorder((p, a) => (a[1] === 'add' ? { exitCode: 2, stderr: 'RTNETLINK answers: File exists' } : undefined));
     await new HostExecutor({ base, log, run: exists.run }).execute({ event: 'takeip', ...h1 });
@@ -182,5 +259,14 @@ describe('NativeHost', () => {
     expect(() => parseRequest(Buffer.from('{"id":1,"event":"takeip","iface":"eth1","address":"10.0.0.1","prefixLength":999}'))).toThrow(/prefix/);
     expect(() => parseRequest(Buffer.from('{"event":"ipreallocated"}'))).toThrow(/id/);
     expect(parseRequest(Buffer.from('{"id":9,"event":"ipreallocated"}'))).toEqual({ id: 9, event: { event: 'ipreallocated' } });
+    const take = { id: 2, event: 'takeip', iface: 'eth1', address: '10.0.0.1', prefixLength: 24 };
+    const c = { client: { address: '10.9.0.1', port: 40000 }, server: { address: '10.0.0.1', port: 445 } };
+    expect(parseRequest(Buffer.from(JSON.stringify({ ...take, connections: [c] }))).event).toEqual({ ...take, id: undefined, connections: [c] });
+    expect(() => parseRequest(Buffer.from(JSON.stringify({ ...take, connections: [{ ...c, client: { address: '10.9.0.1; reboot', port: 1 } }] })))).toThrow(/connection address/);
+    expect(() => parseRequest(Buffer.from(JSON.stringify({ ...take, connections: [{ ...c, server: { address: '10.0.0.1', port: 70000 } }] })))).toThrow(/connection port/);
+    expect(() => parseRequest(Buffer.from(JSON.stringify({ ...take, connections: 'all' })))).toThrow(/not a list/);
+    expect(() => parseRequest(Buffer.from(JSON.stringify({ ...take, event: 'updateip' })))).toThrow(/old interface/);
+    expect(parseRequest(Buffer.from(JSON.stringify({ ...take, event: 'updateip', oldIface: 'eth0' }))).event)
+      .toEqual({ event: 'updateip', oldIface: 'eth0', iface: 'eth1', address: '10.0.0.1', prefixLength: 24 });
   });
 });
