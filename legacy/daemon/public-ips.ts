@@ -9,7 +9,8 @@ import type { PublicAddress } from '../config/public-addresses.ts';
  * TAKEOVER_IP or RELEASE_IP means, and do what it answers (events, messages).
  *
  * Like ctdbd with public IP checks on, a node that already hosts an address
- * treats another TAKEOVER_IP for it as redundant, and one that does not host
+ * treats another TAKEOVER_IP for it as redundant (unless the address should
+ * move to another of its interfaces: updateip), and one that does not host
  * an address treats a RELEASE_IP as redundant (it only learns the new owner).
  */
 
@@ -29,7 +30,9 @@ export type TakeoverOutcome =
   | { kind: 'unknown' }
   | { kind: 'redundant' }
   /** Now hosted on `iface`: run takeip, announce, tell local clients (TAKE_IP). */
-  | { kind: 'take'; hosted: HostedAddress };
+  | { kind: 'take'; hosted: HostedAddress }
+  /** Hosted already, moved from `oldIface` to `hosted.iface` (ctdbd's updateip): run updateip. */
+  | { kind: 'update'; hosted: HostedAddress; oldIface: string };
 
 export type ReleaseOutcome =
   | { kind: 'unknown' }
@@ -120,12 +123,29 @@ export class PublicIpTable {
     if (!best) return { kind: 'refused', reason: `no usable interface for ${address}` };
     if (v.iface !== undefined) {
       v.owner = this.pnn;
-      return { kind: 'redundant' };
+      const cur = this.ifaces.get(v.iface)!;
+      // ctdbd moves a hosted address (updateip) off a link that is down, or to one with 2+ fewer addresses.
+      if (best === cur || (cur.linkUp && cur.references <= best.references + 1)) return { kind: 'redundant' };
+      const oldIface = v.iface;
+      cur.references--;
+      best.references++;
+      v.iface = best.name;
+      return { kind: 'update', hosted: this.hostedOf(v), oldIface };
     }
     v.iface = best.name;
     best.references++;
     v.owner = this.pnn;
     return { kind: 'take', hosted: this.hostedOf(v) };
+  }
+
+  /** A failed updateip: back on the interface it was on (ctdbd's "let the next run fix it"). */
+  moveBack(address: string, oldIface: string): void {
+    const v = this.find(address);
+    const old = this.ifaces.get(oldIface);
+    if (!v || v.iface === undefined || !old) return;
+    this.ifaces.get(v.iface)!.references--;
+    old.references++;
+    v.iface = oldIface;
   }
 
   /** RELEASE_IP carrying the new owner (NO_OWNER: nobody). */

@@ -6,7 +6,7 @@ import { ifaceDef, publicIpDef, type Connection } from '../../protocol/types/pub
 import { sockAddrDef } from '../../protocol/types/sock-addr.ts';
 import type { Daemon } from '../daemon.ts';
 import type { IpEvent, TickleConnection } from '../ip-events.ts';
-import { NO_OWNER } from '../public-ips.ts';
+import { NO_OWNER, type HostedAddress } from '../public-ips.ts';
 import { sockAddrOf } from './info.ts';
 import { registerTickleControls } from './tcp-tickles.ts';
 import { BAD_SIZE, fail, ok, sizeIs, type ControlRequest, type ControlResult, type ControlTable } from './types.ts';
@@ -60,6 +60,7 @@ async function takeover(r: ControlRequest, d: Daemon): Promise<ControlResult> {
     d.log.error({ address: ip.addr.address, reason: outcome.reason }, 'takeover of public IP refused');
     return fail();
   }
+  if (outcome.kind === 'update') return update(d, outcome.hosted, outcome.oldIface);
   if (outcome.kind !== 'take') return ok();
   const { hosted } = outcome;
   // The clients of connections to this address get tickle ACKs with the announcement (ctdb_announce_vnn_iface).
@@ -71,6 +72,23 @@ async function takeover(r: ControlRequest, d: Daemon): Promise<ControlResult> {
   }
   d.tickles.announced(hosted.address);
   tellClients(d, Srvid.TAKE_IP, hosted.address);
+  return ok();
+}
+
+/**
+ * updateip: the address moves to another interface of this node (its link
+ * went down). ctdbd's 10.interface script re-adds it there, announces it and
+ * tickles the connections the host has on it; here the executor does, with
+ * the connections this node tracks for the address.
+ */
+async function update(d: Daemon, hosted: HostedAddress, oldIface: string): Promise<ControlResult> {
+  const connections = d.tickles.forAnnounce(hosted.address).map(tickleOf);
+  d.log.info({ address: hosted.address, from: oldIface, to: hosted.iface }, 'update of public IP to another interface');
+  const e: IpEvent = { event: 'updateip', oldIface, ...hosted, ...(connections.length > 0 ? { connections } : {}) };
+  if (!(await runEvent(d, e))) {
+    d.publicIps.moveBack(hosted.address, oldIface);
+    return fail();
+  }
   return ok();
 }
 
