@@ -1,0 +1,183 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, test } from 'vitest';
+import { Control } from '../legacy/protocol/controls.ts';
+import { connectionDef } from '../legacy/protocol/types/public-ip.ts';
+import { RawClient } from '../legacy/daemon/testing/raw-client.ts';
+import { signal, waitForExit } from '../scripts/local-cluster/processes.ts';
+import { FailoverdNetnsCluster, type FailoverdClusterKind } from './support/failoverd-netns.ts';
+
+/**
+ * Tickle ACKs after a failover, end to end: a TCP server in a node's
+ * namespace listens on a public address the node hosts, a client in the
+ * client namespace holds two idle connections to it, and a local client of
+ * that node's daemon registers one of them with TCP_CLIENT, as smbd does.
+ * Every other node then lists it (`ctdb gettickles`). After kill -9 of the
+ * node, the node that takes the address over sends the client a tickle ACK:
+ * the client answers it, the taker has no socket for it and resets it, so the
+ * registered connection fails (ECONNRESET) about as soon as the address
+ * moved, while the unregistered one sits there until it sends something.
+ *
+ * Embedded: our daemon with failoverd native (its executor runs `ctdb
+ * tickle`). Real: Debian's ctdbd doing its own failover, the same
+ * expectations (they are ctdbd's). Subnets 10.160-169.0.0/24.
+ */
+
+const SERVER_PORT = 4450;
+/** From "the address answers on the taker" to the reset: the first tickle round follows the takeover at once. */
+const RESET_BOUND_MS = 3000;
+
+/** A small node script inside a network namespace, its stdout lines kept. */
+class NsScript {
+  readonly lines: string[] = [];
+  private readonly waiters: Array<() => void> = [];
+  private constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      this.lines.push(line);
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  static start(ns: string, script: string, args: string[]): NsScript {
+    // `ip netns exec` execs the program: the PID is node's own.
+    return new NsScript(spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  }
+
+  find(re: RegExp): RegExpMatchArray | undefined {
+    for (const l of this.lines) {
+      const m = re.exec(l);
+      if (m) return m;
+    }
+    return undefined;
+  }
+
+  async waitFor(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.find(re);
+      if (m) return m;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${re} (lines: ${JSON.stringify(this.lines)})`);
+      await Promise.race([new Promise<void>((r) => this.waiters.push(r)), sleep(Math.min(left, 500))]);
+    }
+  }
+
+  send(line: string): void {
+    this.child.stdin!.write(`${line}\n`);
+  }
+
+  async stop(): Promise<void> {
+    const pid = this.child.pid;
+    if (pid === undefined || this.child.exitCode !== null) return;
+    signal(pid, 'SIGKILL');
+    await waitForExit([pid], 5000);
+  }
+}
+
+const SERVER = `
+const net = require('net');
+const [host, port] = process.argv.slice(1);
+const held = [];
+net.createServer((c) => { held.push(c); c.on('error', () => {}); console.log('accepted ' + c.remotePort); })
+  .listen(Number(port), host, () => console.log('listening'));
+`;
+
+/** Two idle connections; "poke" on stdin writes on the untracked one. */
+const CLIENT = `
+const net = require('net');
+const [host, port] = process.argv.slice(1);
+const socks = {};
+for (const name of ['tracked', 'untracked']) {
+  const s = net.connect(Number(port), host, () => console.log('connected ' + name + ' ' + s.localAddress + ' ' + s.localPort));
+  s.on('error', (e) => console.log('error ' + name + ' ' + e.code + ' ' + Date.now()));
+  s.on('close', () => console.log('closed ' + name + ' ' + Date.now()));
+  socks[name] = s;
+}
+process.stdin.on('data', () => socks.untracked.write('x'));
+`;
+
+function defineTickleScenario(kind: FailoverdClusterKind, subnetRange: [number, number]): void {
+  describe(`tickle ACKs after kill -9 of the host (${kind === 'embedded' ? 'embedded daemon + failoverd native' : 'real ctdbd'})`, () => {
+    let fc: FailoverdNetnsCluster | undefined;
+    const scripts: NsScript[] = [];
+    let smbd: RawClient | undefined;
+
+    afterAll(async () => {
+      for (const s of scripts) await s.stop().catch(() => undefined);
+      await smbd?.close().catch(() => undefined);
+      await fc?.down();
+    }, 60_000);
+
+    test('the registered connection is reset as soon as the address moves; gettickles listed it before on every other node', async () => {
+      const startedUp = Date.now();
+      fc = await FailoverdNetnsCluster.up({ kind, nodes: 3, subnetRange, prefix: 'ctdb-bridge-tickles-' });
+      // Embedded: failoverd native does the failover. Real: ctdbd does it itself (no bridge).
+      if (kind === 'embedded') for (const n of fc.cluster.nodes) await fc.startBridge(n.pnn);
+      const placement = await fc.steady(60_000, 1000);
+      const leader = kind === 'embedded' ? (await fc.status()).leader : await fc.cluster.leader();
+      const victim = [0, 1, 2].find((p) => p !== leader && [...placement.values()].includes(p))!;
+      const address = [...placement].find(([, p]) => p === victim)![0];
+      const topology = fc.cluster.netns.topology;
+      console.info(`tickles ${kind}: cluster up and settled in ${Date.now() - startedUp} ms; ${address} on node ${victim}, leader ${leader}`);
+
+      const server = NsScript.start(topology.nodeNamespaces[victim]!, SERVER, [address, String(SERVER_PORT)]);
+      scripts.push(server);
+      await server.waitFor(/^listening$/, 10_000);
+      const client = NsScript.start(topology.clientNamespace, CLIENT, [address, String(SERVER_PORT)]);
+      scripts.push(client);
+      const [, clientIp, clientPort] = await client.waitFor(/^connected tracked (\S+) (\d+)$/, 10_000);
+      await client.waitFor(/^connected untracked /, 10_000);
+
+      // As smbd does for each client: TCP_CLIENT (dst the public address, src the client) on the hosting node.
+      smbd = await RawClient.open(fc.cluster.nodes[victim]!.socketPath);
+      const registered = await smbd.control(Control.TCP_CLIENT, {
+        data: connectionDef.encode({
+          src: { family: 'inet', address: clientIp!, port: Number(clientPort) }, dst: { family: 'inet', address, port: SERVER_PORT },
+        }),
+      });
+      expect(registered.status).toBe(0);
+      const endpoint = `${clientIp}:${clientPort}`;
+      for (const pnn of [0, 1, 2].filter((p) => p !== victim)) {
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const r = await fc.cluster.ctdb(pnn, ['gettickles', address], { timeoutMs: 5000 });
+          if (r.exitCode === 0 && r.stdout.includes(`SRC: ${endpoint}`) && r.stdout.includes(`DST: ${address}:${SERVER_PORT}`)) break;
+          if (Date.now() > deadline) throw new Error(`ctdb gettickles ${address} on node ${pnn} never listed ${endpoint}: ${r.stdout}${r.stderr}`);
+          await sleep(100);
+        }
+      }
+
+      const killed = Date.now();
+      await fc.killNode(victim);
+      let taker: number | undefined;
+      let moved = 0;
+      while (Date.now() - killed < 30_000) {
+        const p = await fc.cluster.netns.whoAnswers(address);
+        if (p !== undefined && p !== victim) {
+          taker = p;
+          moved = Date.now();
+          break;
+        }
+        await sleep(20);
+      }
+      expect(taker, `${address} answered by a survivor`).toBeDefined();
+      const [, code, at] = await client.waitFor(/^error tracked (\S+) (\d+)$/, 15_000);
+      const resetAfterMove = Number(at) - moved;
+      console.info(`tickles ${kind}: kill -9 node ${victim} -> ${address} answered by node ${taker} after ${moved - killed} ms, `
+        + `registered connection reset (${code}) ${Number(at) - killed} ms after the kill, ${resetAfterMove} ms after the move`);
+      expect(['ECONNRESET', 'EPIPE']).toContain(code);
+      expect(resetAfterMove).toBeLessThan(RESET_BOUND_MS);
+
+      // The unregistered one got no tickle: it only learns when it sends (then the taker resets it too).
+      await sleep(Math.max(0, Number(at) + 2500 - Date.now()));
+      expect(client.find(/^(error|closed) untracked/), 'the unregistered connection is untouched').toBeUndefined();
+      client.send('poke');
+      const [, pokedCode] = await client.waitFor(/^error untracked (\S+) \d+$/, 10_000);
+      expect(pokedCode).toBe('ECONNRESET');
+    }, 150_000);
+  });
+}
+
+defineTickleScenario('embedded', [160, 164]);
+defineTickleScenario('real', [165, 169]);
