@@ -1,7 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { silentLogger } from '../legacy/common/log.ts';
+import { runCommand, type CommandRunner } from '../components/failoverd/native/commands.ts';
+import { HostExecutor } from '../components/failoverd/native/executor.ts';
 import { Control } from '../legacy/protocol/controls.ts';
 import { connectionDef } from '../legacy/protocol/types/public-ip.ts';
 import { RawClient } from '../legacy/daemon/testing/raw-client.ts';
@@ -22,7 +29,15 @@ import { FailoverdNetnsCluster, type FailoverdClusterKind } from './support/fail
  * Embedded: our daemon with failoverd native (its executor runs `ctdb
  * tickle`). Real: Debian's ctdbd doing its own failover, the same
  * expectations (they are ctdbd's). Subnets 10.160-169.0.0/24.
+ *
+ * IPv6 (the netns clusters have IPv4 public addresses only): native mode's
+ * executor alone, on three namespaces of its own (old host, taker, client on
+ * a bridge, fd00:169::/64): after the old host's link goes down, the taker's
+ * takeip announces the address with an unsolicited neighbour advertisement
+ * (the client's neighbour cache moves to the taker's MAC) and tickles the
+ * registered connection (reset), not the other one.
  */
+const run = promisify(execFile);
 
 const SERVER_PORT = 4450;
 /** From "the address answers on the taker" to the reset: the first tickle round follows the takeover at once. */
@@ -181,3 +196,65 @@ function defineTickleScenario(kind: FailoverdClusterKind, subnetRange: [number, 
 
 defineTickleScenario('embedded', [160, 164]);
 defineTickleScenario('real', [165, 169]);
+
+describe('IPv6: unsolicited neighbour advertisement and tickle ACKs from native mode\'s executor', () => {
+  const tag = `fttk${process.pid.toString(36)}`;
+  const ns = { old: `${tag}-old`, taker: `${tag}-take`, client: `${tag}-cl` };
+  const address = 'fd00:169::1';
+  const clientAddress = 'fd00:169::fe';
+  const scripts: NsScript[] = [];
+  let base: string;
+  const ip = (...args: string[]) => run('ip', args);
+
+  beforeAll(async () => {
+    base = await mkdtemp(join(tmpdir(), 'ctdb-bridge-tickles6-'));
+    for (const name of Object.values(ns)) await ip('netns', 'add', name);
+    await ip('-n', ns.client, 'link', 'add', 'br0', 'type', 'bridge');
+    for (const [host, port] of [[ns.old, 'p-old'], [ns.taker, 'p-take']] as const) {
+      // Made inside the namespaces (nothing in the host's own).
+      await ip('-n', ns.client, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host);
+      await ip('-n', ns.client, 'link', 'set', port, 'master', 'br0', 'up');
+      await ip('-n', host, 'link', 'set', 'eth0', 'up');
+      await ip('-n', host, 'link', 'set', 'lo', 'up');
+    }
+    await ip('-n', ns.client, 'link', 'set', 'br0', 'up');
+    await ip('-n', ns.client, 'addr', 'add', `${clientAddress}/64`, 'dev', 'br0', 'nodad');
+    await ip('-n', ns.old, 'addr', 'add', `${address}/64`, 'dev', 'eth0', 'nodad');
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const s of scripts) await s.stop().catch(() => undefined);
+    for (const name of Object.values(ns)) await ip('netns', 'del', name).catch(() => undefined);
+    await rm(base, { recursive: true, force: true });
+  }, 30_000);
+
+  test('the taker announces the address (the client\'s neighbour cache follows) and the registered connection is reset', async () => {
+    const server = NsScript.start(ns.old, SERVER, [address, String(SERVER_PORT)]);
+    scripts.push(server);
+    await server.waitFor(/^listening$/, 10_000);
+    const client = NsScript.start(ns.client, CLIENT, [address, String(SERVER_PORT)]);
+    scripts.push(client);
+    const [, clientIp, clientPort] = await client.waitFor(/^connected tracked (\S+) (\d+)$/, 10_000);
+    await client.waitFor(/^connected untracked /, 10_000);
+    const mac = async (n: string) => JSON.parse((await ip('-j', '-n', n, 'link', 'show', 'eth0')).stdout)[0].address as string;
+    const neighbour = async () => (JSON.parse((await ip('-j', '-n', ns.client, '-6', 'neigh', 'show', address)).stdout)[0]?.lladdr as string | undefined);
+    expect(await neighbour()).toBe(await mac(ns.old));
+
+    // The old host dies off the network; the taker (native mode's executor, in its namespace) takes the address over.
+    await ip('-n', ns.client, 'link', 'set', 'p-old', 'down');
+    const inTaker: CommandRunner = (program, args, opts) => runCommand('ip', ['netns', 'exec', ns.taker, program, ...args], opts);
+    const executor = new HostExecutor({ base, log: silentLogger('tickles6'), run: inTaker });
+    const took = Date.now();
+    await executor.execute({
+      event: 'takeip', iface: 'eth0', address, prefixLength: 64,
+      connections: [{ client: { address: clientIp!, port: Number(clientPort) }, server: { address, port: SERVER_PORT } }],
+    });
+    const [, code, at] = await client.waitFor(/^error tracked (\S+) (\d+)$/, 10_000);
+    console.info(`tickles IPv6: registered connection reset (${code}) ${Number(at) - took} ms after takeip; client's neighbour entry now ${await neighbour()}`);
+    expect(code).toBe('ECONNRESET');
+    expect(await neighbour(), 'the unsolicited NA moved the client to the taker').toBe(await mac(ns.taker));
+    await executor.idle();
+    expect(executor.counters).toMatchObject({ announcements: 3, tickles: 3, failedTickles: 0 });
+    expect(client.find(/^(error|closed) untracked/), 'the unregistered connection is untouched').toBeUndefined();
+  }, 60_000);
+});
