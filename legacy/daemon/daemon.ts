@@ -857,7 +857,10 @@ export class Daemon {
     if (mode === st.recoveryMode) return;
     st.recoveryMode = mode;
     this.stats.recovering = mode === RecoveryMode.ACTIVE ? 1 : 0;
-    if (mode === RecoveryMode.NORMAL && st.runState === RunState.FIRST_RECOVERY) st.runState = RunState.RUNNING;
+    if (mode === RecoveryMode.NORMAL && st.runState === RunState.FIRST_RECOVERY) {
+      st.runState = RunState.RUNNING;
+      this.tickles?.startedUp();
+    }
     this.log.info(`recovery mode set to ${mode === RecoveryMode.ACTIVE ? 'ACTIVE' : 'NORMAL'}`);
   }
 

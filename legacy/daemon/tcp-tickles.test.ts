@@ -207,6 +207,20 @@ describe('embedded daemons: connection tracking across nodes', () => {
     }, { timeout: 5000 });
   });
 
+  it('a node that restarts learns the lists of the addresses the others host (STARTUP once it runs)', async () => {
+    const admin = await open(0);
+    expect((await admin.control(Control.TAKEOVER_IP, { destnode: 0, data: ip(0, '10.78.1.2') })).status).toBe(0);
+    const smbd = await open(0);
+    expect((await smbd.control(Control.TCP_CLIENT, { data: connectionDef.encode(conn('10.9.0.3', 40003, '10.78.1.2')) })).status).toBe(0);
+    await cluster.stopNode(1);
+    await cluster.startNode(1);
+    await cluster.until(() => cluster.settled(), 15_000, 'cluster settled again');
+    expect(cluster.daemons[1]!.state.runState).toBe(5);
+    await vi.waitFor(async () => expect(await tickles(admin, 1, '10.78.1.2')).toEqual([conn('10.9.0.3', 40003, '10.78.1.2')]), { timeout: 5000 });
+    expect((await admin.control(Control.RELEASE_IP, { destnode: 0, data: ip(0xffffffff, '10.78.1.2') })).status).toBe(0);
+    await smbd.close();
+  });
+
   it('the taker gets the connections in its takeip event, and its list starts afresh', async () => {
     const admin = await open(1);
     const smbd = await open(0);

@@ -13,7 +13,8 @@ import { canonicalAddr, canonicalConnection, ConnectionTable, MAX_CONNECTIONS_PE
  * at once, as newer ctdbd does; 4.17 waits for the periodic update); every
  * TickleUpdateInterval the hosting node sends the whole list of each
  * address whose list changed (SET_TCP_TICKLE_LIST), and all of them when
- * another node starts (STARTUP). The table itself is tcp-connections.ts.
+ * another node starts (it sends STARTUP once it is RUNNING). The table
+ * itself is tcp-connections.ts.
  */
 
 /** What the tracker needs of its daemon. */
@@ -151,6 +152,15 @@ export class TickleTracker {
   /** The takeover was announced: the list went to the tickles (ctdbd hands its array over and starts afresh). */
   announced(address: string): void {
     this.table.clear(address);
+  }
+
+  /**
+   * This node reached RUNNING: STARTUP to every connected node, which answers
+   * with the lists of the addresses it hosts, as ctdbd does after its
+   * startup event (a restarted node would otherwise know none of them).
+   */
+  startedUp(): void {
+    this.broadcast(Control.STARTUP, Buffer.alloc(0));
   }
 
   /** The periodic update (`force`: every hosted address, as after another node's STARTUP). */

@@ -62,6 +62,7 @@ export function registerTickleControls(t: ControlTable): void {
     return ok(encodeControlReply(Control.GET_TCP_TICKLE_LIST, list));
   });
   t.set(Control.STARTUP, (r, d) => {
+    if (r.data.length !== 0) return BAD_SIZE;
     if (r.srcnode !== d.pnn) d.tickles.sendUpdates(true);
     return ok();
   });
