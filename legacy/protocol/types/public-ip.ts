@@ -29,7 +29,11 @@ export const addrInfoDef = struct<AddrInfo>('ctdb_addr_info', [
   f.fixed('addr', sockAddrCodec), f.u32('mask'), f.lengthOf('iface'), f.stringn('iface'),
 ]);
 
-/** A TCP connection: src is the server (public IP) side, dst the client side. 56 bytes. */
+/**
+ * A TCP connection, 56 bytes. ctdbd's header names src "server" and dst
+ * "client", but smbd's TCP_CLIENT and ctdbd's own use are the other way
+ * round: dst is the public address (server side), src the client.
+ */
 export interface Connection { src: SockAddr; dst: SockAddr }
 export const connectionDef = struct<Connection>('ctdb_connection', [f.fixed('src', sockAddrCodec), f.fixed('dst', sockAddrCodec)]);
 
