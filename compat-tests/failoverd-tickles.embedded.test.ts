@@ -163,6 +163,17 @@ function defineTickleScenario(kind: FailoverdClusterKind, subnetRange: [number, 
         }
       }
 
+      // Debian's addtickle / deltickle (TCP_ADD_DELAYED_UPDATE / TCP_REMOVE) on a node that does not host it.
+      const other = [0, 1, 2].find((p) => p !== victim)!;
+      const fake = `${topology.clientAddresses[1]!.replace(/\.\d+$/, '.253')}:5555`;
+      const listed = async () => (await fc!.cluster.ctdb(other, ['gettickles', address], { timeoutMs: 5000 })).stdout;
+      expect((await fc.cluster.ctdb(other, ['addtickle', fake, `${address}:${SERVER_PORT}`], { timeoutMs: 5000 })).exitCode).toBe(0);
+      expect(await listed()).toContain(`SRC: ${fake}`);
+      expect((await fc.cluster.ctdb(other, ['deltickle', fake, `${address}:${SERVER_PORT}`], { timeoutMs: 5000 })).exitCode).toBe(0);
+      const after = await listed();
+      expect(after).not.toContain(`SRC: ${fake}`);
+      expect(after).toContain(`SRC: ${endpoint}`);
+
       const killed = Date.now();
       await fc.killNode(victim);
       let taker: number | undefined;
