@@ -7,6 +7,7 @@ import { sockAddrDef } from '../protocol/types/sock-addr.ts';
 import type { IpEvent } from './ip-events.ts';
 import { canonicalAddr, ConnectionTable, TickleLimitError } from './tcp-connections.ts';
 import { TickleTracker, type TickleHost } from './tcp-tickles.ts';
+import { captureLog } from './testing/log-capture.ts';
 import { RawClient } from './testing/raw-client.ts';
 import { TestCluster } from './testing/test-cluster.ts';
 
@@ -114,6 +115,19 @@ describe('TickleTracker', () => {
     expect(t.peerAdd(conn('10.9.0.1', 4), false)).toBe(-1);
     expect(t.refused).toBe(2);
     expect(t.table.size).toBe(2);
+  });
+
+  it('a flood of refusals writes one log line per 10 s, not one each', () => {
+    const { logger, lines } = captureLog('tickles');
+    const { host } = fakeHost(['10.78.1.1']);
+    const t = new TickleTracker({ ...host, log: logger }, 1);
+    t.tcpClient(7, conn('10.9.0.1', 1));
+    for (let port = 2; port < 50; port++) expect(() => t.tcpClient(7, conn('10.9.0.1', port))).toThrow(TickleLimitError);
+    for (let port = 2; port < 50; port++) t.tcpClient(7, conn('10.9.0.1', port, '10.99.0.1'));
+    expect(t.refused).toBe(48);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'tcp connection not tracked: too many for this public address', 'tcp client for an address that is not a public address: not tracked',
+    ]);
   });
 
   it('TCP_ADD / TCP_REMOVE / SET_TCP_TICKLE_LIST from peers, with ctdbd statuses', () => {

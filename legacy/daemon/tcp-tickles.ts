@@ -42,12 +42,15 @@ export type TcpClientOutcome =
   | 'not-hosted';
 
 const LOOPBACK = /^127\./;
+const COMPLAINT_LOG_MS = 10_000;
 
 export class TickleTracker {
   readonly table: ConnectionTable;
   private timer: NodeJS.Timeout | undefined;
   /** Refused additions (the bound was hit), for status and tests. */
   refused = 0;
+  /** Per kind of complaint: one line per COMPLAINT_LOG_MS (a flooding client must not flood the log). */
+  private readonly complaints = new Map<string, { loggedAt: number; unlogged: number }>();
 
   constructor(private readonly host: TickleHost, maxPerAddress = MAX_CONNECTIONS_PER_ADDRESS) {
     this.table = new ConnectionTable(maxPerAddress);
@@ -75,7 +78,7 @@ export class TickleTracker {
     const hosted = this.host.hosts(c.dst.address);
     if (hosted === undefined) {
       if (!LOOPBACK.test(c.dst.address)) {
-        this.host.log.warn({ client: `${c.src.address}:${c.src.port}`, address: c.dst.address, clientId },
+        this.complain('not-public', { client: `${c.src.address}:${c.src.port}`, address: c.dst.address, clientId },
           'tcp client for an address that is not a public address: not tracked');
       }
       return 'not-public';
@@ -185,6 +188,21 @@ export class TickleTracker {
   private refuse(err: unknown, fields: Record<string, unknown>): void {
     if (!(err instanceof TickleLimitError)) throw err;
     this.refused++;
-    this.host.log.warn({ ...fields, address: err.address, limit: err.limit }, 'tcp connection not tracked: too many for this public address');
+    this.complain('limit', { ...fields, address: err.address, limit: err.limit }, 'tcp connection not tracked: too many for this public address');
+  }
+
+  /** A warn line, unless this kind had one in the last COMPLAINT_LOG_MS; the next line says how many were left out. */
+  private complain(kind: 'limit' | 'not-public', fields: Record<string, unknown>, msg: string): void {
+    const now = Date.now();
+    let c = this.complaints.get(kind);
+    if (!c) this.complaints.set(kind, (c = { loggedAt: -Infinity, unlogged: 0 }));
+    if (now - c.loggedAt < COMPLAINT_LOG_MS) {
+      c.unlogged++;
+      return;
+    }
+    const suppressed = c.unlogged;
+    c.loggedAt = now;
+    c.unlogged = 0;
+    this.host.log.warn(suppressed ? { ...fields, suppressed } : fields, msg);
   }
 }
