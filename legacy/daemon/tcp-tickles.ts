@@ -83,7 +83,10 @@ export class TickleTracker {
       }
       return 'not-public';
     }
-    if (!hosted) return 'not-hosted';
+    if (!hosted) {
+      this.complain('not-hosted', { address: c.dst.address, clientId }, 'tcp client for a public IP this node does not host: failing it');
+      return 'not-hosted';
+    }
     try {
       this.table.add(c);
       this.table.recordClient(clientId, c);
@@ -192,7 +195,7 @@ export class TickleTracker {
   }
 
   /** A warn line, unless this kind had one in the last COMPLAINT_LOG_MS; the next line says how many were left out. */
-  private complain(kind: 'limit' | 'not-public', fields: Record<string, unknown>, msg: string): void {
+  private complain(kind: 'limit' | 'not-public' | 'not-hosted', fields: Record<string, unknown>, msg: string): void {
     const now = Date.now();
     let c = this.complaints.get(kind);
     if (!c) this.complaints.set(kind, (c = { loggedAt: -Infinity, unlogged: 0 }));

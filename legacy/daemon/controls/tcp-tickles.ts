@@ -34,9 +34,8 @@ export function registerTickleControls(t: ControlTable): void {
       if (err instanceof TickleLimitError) return fail(err.message);
       throw err;
     }
-    if (outcome !== 'not-hosted') return ok();
-    d.log.warn({ address: c.dst.address, clientId: r.clientId }, 'tcp client for a public IP this node does not host: failing it');
-    return fail();
+    // Failing it tells smbd to drop that client (logged by the tracker).
+    return outcome === 'not-hosted' ? fail() : ok();
   });
   t.set(Control.TCP_ADD, (r, d) => {
     const c = decode(connectionDef, r);
