@@ -6,7 +6,7 @@
 import type { TransportClient } from '../../../transport/index.ts';
 import { LOCAL_NODE, type Endpoint } from '../../../transport/endpoint.ts';
 import { CLUSTERD_SERVICE, FAILOVERD_SERVICE } from '../../../components/framework/services.ts';
-import type { FailoverdMode } from '../../../components/framework/bridge-conf.ts';
+import { performsTakeoverRuns, type FailoverdMode } from '../../../components/framework/bridge-conf.ts';
 import type { ClusterStatus } from '../../../components/clusterd/status.ts';
 import type { FailoverStatus } from '../../../components/failoverd/status.ts';
 
@@ -83,7 +83,8 @@ export async function switchMode(c: TransportClient, mode: FailoverdMode, opts: 
 export async function drainNode(c: TransportClient, pnn: number, drained: boolean, opts: StepOptions): Promise<StepResult> {
   const nodes = await everyFailoverd(c, opts);
   const before = await decidingStatus(c, true);
-  if (before.mode !== 'active') {
+  // Active and native perform the takeover runs; in shadow ctdbd does and would not honour a drain.
+  if (!performsTakeoverRuns(before.mode)) {
     throw new FailoverStepError(`failoverd is in ${before.mode} mode: drain needs failover handed over to failoverd (ctdb-bridge failover handover)`);
   }
   for (const n of nodes) await c.request(failoverd(n), 'failoverd.drain', { pnn, drained });
