@@ -6,6 +6,7 @@ import type { HostedAddress } from '../../../legacy/daemon/public-ips.ts';
 import { ANNOUNCE_INTERVAL_MS, ANNOUNCE_ROUNDS, announceCommand, TICKLE_DELAY_MS, tickleInput } from './announce.ts';
 import { HostCommandError, mustRun, runCommand, type CommandRunner } from './commands.ts';
 import { runEventScripts } from './event-scripts.ts';
+import { CTDB_KILLTCP, establishedArgs, killtcpInput, parseEstablished } from './release-kill.ts';
 import { addAddressArgs, deleteAddressArgs, findDrift, parseAddresses, SHOW_ADDRESSES_ARGS, type Drift } from './host-addresses.ts';
 
 /**
@@ -15,8 +16,9 @@ import { addAddressArgs, deleteAddressArgs, findDrift, parseAddresses, SHOW_ADDR
  * then it is announced (gratuitous ARP / unsolicited neighbour
  * advertisement) and its known client connections are tickled, three rounds
  * in the background as ctdbd's timer does (announce.ts); releaseip: scripts
- * first, then the address comes off (and what is left of its announcement
- * is cancelled); updateip: the address moves to its new interface, the
+ * first, then the connections still established on it are reset
+ * (release-kill.ts, 10.interface's step), then the address comes off (and
+ * what is left of its announcement is cancelled); updateip: the address moves to its new interface, the
  * scripts run with ctdbd's `updateip OLD NEW ADDR BITS`, and it is announced
  * and tickled there (what 10.interface does for ctdbd); ipreallocated:
  * scripts only. Adding an address that is there, or deleting one that is
@@ -34,6 +36,9 @@ export interface HostExecutorOptions {
   ndptool?: string;
   /** Debian's ctdb tool (its `tickle` needs no daemon). */
   ctdb?: string;
+  ss?: string;
+  /** Debian's ctdb_killtcp helper. */
+  killtcp?: string;
   /** ctdbd's event script timeout. */
   scriptTimeoutMs?: number;
   /** Announcement rounds per takeover (ctdbd: CTDB_ARP_REPEAT = 3). */
@@ -53,7 +58,7 @@ export class HostExecutor {
   /** Address -> its announcement in progress (a newer one, or a release, ends the older). */
   private readonly announcing = new Map<string, Promise<void>>();
   /** Tickle ACKs sent (connections x rounds) and `ctdb tickle` runs that failed (status). */
-  readonly counters = { tickles: 0, failedTickles: 0, announcements: 0 };
+  readonly counters = { tickles: 0, failedTickles: 0, announcements: 0, killed: 0, failedKills: 0 };
 
   constructor(private readonly opts: HostExecutorOptions) {
     this.run = opts.run ?? runCommand;
@@ -73,6 +78,7 @@ export class HostExecutor {
       case 'releaseip':
         this.announcing.delete(e.address);
         await scripts();
+        await this.killConnections(e);
         await this.deleteAddress(e);
         return;
       case 'updateip':
@@ -157,6 +163,27 @@ export class HostExecutor {
     void this.run(program, args, { timeoutMs: 10_000 }).then((r) => {
       if (!fine(r.exitCode)) this.opts.log.warn({ address: h.address, program, stderr: r.stderr.trim() }, 'announcing the address failed');
     });
+  }
+
+  /** Resets what is still established on a released address; failures are logged, never fatal (as 10.interface). */
+  private async killConnections(h: HostedAddress): Promise<void> {
+    const shown = await this.run(this.opts.ss ?? 'ss', establishedArgs(h.address), { timeoutMs: 10_000 });
+    if (shown.exitCode !== 0) {
+      this.counters.failedKills++;
+      this.opts.log.warn({ address: h.address, stderr: shown.stderr.trim() }, 'cannot list the connections on a released address');
+      return;
+    }
+    const connections = parseEstablished(shown.stdout);
+    if (connections.length === 0) return;
+    // ctdb_killtcp gives up on a connection after 50 tries 100 ms apart.
+    const r = await this.run(this.opts.killtcp ?? CTDB_KILLTCP, [h.iface], { input: killtcpInput(connections), timeoutMs: 15_000 });
+    if (r.exitCode !== 0) {
+      this.counters.failedKills++;
+      this.opts.log.warn({ address: h.address, connections: connections.length, stderr: r.stderr.trim() }, 'killing the connections on a released address failed');
+      return;
+    }
+    this.counters.killed += connections.length;
+    this.opts.log.info({ address: h.address, connections: connections.length }, 'connections on a released address reset');
   }
 
   private async tickle(h: HostedAddress, connections: readonly TickleConnection[]): Promise<void> {

@@ -9,6 +9,7 @@ import type { CommandRunner } from './commands.ts';
 import { enabledScripts } from './event-scripts.ts';
 import { HostExecutor } from './executor.ts';
 import { addAddressArgs, deleteAddressArgs, findDrift, parseAddresses } from './host-addresses.ts';
+import { parseEstablished } from './release-kill.ts';
 import { MAX_QUEUED_EVENTS, NativeHost, parseRequest, type NativeLink } from './native-host.ts';
 
 const h1 = { address: '10.5.1.1', prefixLength: 24, iface: 'eth1' };
@@ -66,7 +67,7 @@ describe('HostExecutor', () => {
     expect(await enabledScripts(join(base, 'nowhere'))).toEqual([]);
   });
 
-  it('takeip: address, then scripts, then gratuitous ARP; releaseip: scripts, then address', async () => {
+  it('takeip: address, then scripts, then gratuitous ARP; releaseip: scripts, connections reset, then address', async () => {
     const r = recorder();
     const x = new HostExecutor({ base, log, run: r.run, arpCount: 1 });
     await x.execute({ event: 'takeip', ...h1 });
@@ -77,7 +78,10 @@ describe('HostExecutor', () => {
     r.ran.length = 0;
     await x.execute({ event: 'releaseip', ...h1 });
     await x.execute({ event: 'ipreallocated' });
-    expect(r.ran).toEqual(['50.samba.script releaseip eth1 10.5.1.1 24', 'ip addr del 10.5.1.1/24 dev eth1', '50.samba.script ipreallocated']);
+    expect(r.ran).toEqual([
+      '50.samba.script releaseip eth1 10.5.1.1 24', 'ss -tnH state established src [10.5.1.1]', 'ip addr del 10.5.1.1/24 dev eth1',
+      '50.samba.script ipreallocated',
+    ]);
   });
 
   it('takeip with connections: three rounds, each an ARP and then `ctdb tickle` fed "CLIENT SERVER" lines; releaseip ends the rounds', async () => {
@@ -147,6 +151,32 @@ describe('HostExecutor', () => {
       'ip addr del 10.5.1.1/24 dev eth0', 'ip addr add 10.5.1.1/24 brd + dev eth1', '50.samba.script updateip eth0 eth1 10.5.1.1 24',
       'arping -U -c 1 -w 1 -I eth1 10.5.1.1', 'ctdb tickle',
     ]);
+  });
+
+  it('releaseip resets what is established on the address with ctdb_killtcp, both ways except CIFS (10.interface\'s step)', async () => {
+    const shown = [
+      '0      0      10.5.1.1:445  10.5.9.1:40000', '0      0      10.5.1.1:2049 10.5.9.2:700 users:(("x",pid=1,fd=3))', '',
+    ].join('\n');
+    const inputs: string[] = [];
+    const ran: string[] = [];
+    const run: CommandRunner = async (program, args, opts) => {
+      ran.push([program.split('/').pop(), ...args].join(' '));
+      if (opts?.input !== undefined) inputs.push(opts.input);
+      return { exitCode: 0, stdout: program === 'ss' ? shown : '', stderr: '' };
+    };
+    const x = new HostExecutor({ base, log, run });
+    await x.execute({ event: 'releaseip', ...h1 });
+    expect(ran.slice(1)).toEqual(['ss -tnH state established src [10.5.1.1]', 'ctdb_killtcp eth1', 'ip addr del 10.5.1.1/24 dev eth1']);
+    expect(inputs).toEqual(['10.5.9.1:40000 10.5.1.1:445\n10.5.9.2:700 10.5.1.1:2049\n10.5.1.1:2049 10.5.9.2:700\n']);
+    expect(x.counters).toMatchObject({ killed: 2, failedKills: 0 });
+    expect(parseEstablished('0 0 [fd00::5]:445 [fd00::9]:40000\n')).toEqual([{ local: '[fd00::5]:445', peer: '[fd00::9]:40000' }]);
+
+    const failing = recorder((p) => (p.endsWith('ctdb_killtcp') ? { exitCode: 1, stderr: 'no' } : undefined));
+    const run2: CommandRunner = async (program, args, opts) => ({ ...(await failing.run(program, args, opts)), stdout: program === 'ss' ? shown : '' });
+    const y = new HostExecutor({ base, log, run: run2 });
+    await y.execute({ event: 'releaseip', ...h1 });
+    expect(failing.ran.at(-1), 'the address still comes off').toBe('ip addr del 10.5.1.1/24 dev eth1');
+    expect(y.counters.failedKills).toBe(1);
   });
 
   it('a failing `ctdb tickle` is counted and logged, never fatal', async () => {
