@@ -32,10 +32,12 @@ import { FailoverdNetnsCluster, type FailoverdClusterKind } from './support/fail
  *
  * IPv6 (the netns clusters have IPv4 public addresses only): native mode's
  * executor alone, on three namespaces of its own (old host, taker, client on
- * a bridge, fd00:169::/64): after the old host's link goes down, the taker's
- * takeip announces the address with an unsolicited neighbour advertisement
- * (the client's neighbour cache moves to the taker's MAC) and tickles the
- * registered connection (reset), not the other one.
+ * a bridge, fd00:169::/64): a releaseip resets the connections still
+ * established on the address (ctdb_killtcp, as 10.interface); after the old
+ * host's link goes down, the taker's takeip announces the address with an
+ * unsolicited neighbour advertisement (the client's neighbour cache moves to
+ * the taker's MAC) and tickles the registered connection (reset), not the
+ * other one.
  */
 const run = promisify(execFile);
 
@@ -230,7 +232,6 @@ describe('IPv6: unsolicited neighbour advertisement and tickle ACKs from native 
     }
     await ip('-n', ns.client, 'link', 'set', 'br0', 'up');
     await ip('-n', ns.client, 'addr', 'add', `${clientAddress}/64`, 'dev', 'br0', 'nodad');
-    await ip('-n', ns.old, 'addr', 'add', `${address}/64`, 'dev', 'eth0', 'nodad');
   }, 30_000);
 
   afterAll(async () => {
@@ -239,7 +240,31 @@ describe('IPv6: unsolicited neighbour advertisement and tickle ACKs from native 
     await rm(base, { recursive: true, force: true });
   }, 30_000);
 
+  test('releaseip on the old host resets what is still established on the address, the client\'s end too (10.interface\'s killtcp step)', async () => {
+    await ip('-n', ns.old, 'addr', 'add', `${address}/64`, 'dev', 'eth0', 'nodad');
+    const port = String(SERVER_PORT + 1);
+    const server = NsScript.start(ns.old, SERVER, [address, port]);
+    scripts.push(server);
+    await server.waitFor(/^listening$/, 10_000);
+    const client = NsScript.start(ns.client, CLIENT, [address, port]);
+    scripts.push(client);
+    await client.waitFor(/^connected untracked /, 10_000);
+    await client.waitFor(/^connected tracked /, 10_000);
+    const inOld: CommandRunner = (program, args, opts) => runCommand('ip', ['netns', 'exec', ns.old, program, ...args], opts);
+    const executor = new HostExecutor({ base, log: silentLogger('tickles6'), run: inOld });
+    const started = Date.now();
+    await executor.execute({ event: 'releaseip', iface: 'eth0', address, prefixLength: 64 });
+    console.info(`tickles IPv6: releaseip with 2 established connections took ${Date.now() - started} ms`);
+    expect(executor.counters).toMatchObject({ killed: 2, failedKills: 0 });
+    await client.waitFor(/^error tracked ECONNRESET/, 5000);
+    await client.waitFor(/^error untracked ECONNRESET/, 5000);
+    expect((await ip('-n', ns.old, '-6', 'addr', 'show', 'dev', 'eth0')).stdout).not.toContain(address);
+    await server.stop();
+    await client.stop();
+  }, 60_000);
+
   test('the taker announces the address (the client\'s neighbour cache follows) and the registered connection is reset', async () => {
+    await ip('-n', ns.old, 'addr', 'add', `${address}/64`, 'dev', 'eth0', 'nodad');
     const server = NsScript.start(ns.old, SERVER, [address, String(SERVER_PORT)]);
     scripts.push(server);
     await server.waitFor(/^listening$/, 10_000);
