@@ -33,7 +33,16 @@ export function endpointText(e: Endpoint): string {
   return isIP(e.address) === 6 ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
 }
 
-/** `ctdb tickle`'s standard input: one "CLIENT SERVER" line per connection. */
-export function tickleInput(connections: readonly TickleConnection[]): string {
-  return connections.map((c) => `${endpointText(c.client)} ${endpointText(c.server)}\n`).join('');
+/** `ctdb tickle`'s input lines: "CLIENT SERVER" per connection (an ACK to CLIENT, from SERVER). */
+export function tickleLines(connections: readonly TickleConnection[]): string[] {
+  return connections.map((c) => `${endpointText(c.client)} ${endpointText(c.server)}`);
+}
+
+/**
+ * Connections this host has on the address (`ss`, after an updateip), tickled
+ * both ways as 10.interface's tickle_tcp_connections does: dropped packets
+ * are sent again at once on the new interface.
+ */
+export function hostTickleLines(established: ReadonlyArray<{ local: string; peer: string }>): string[] {
+  return established.flatMap((c) => [`${c.peer} ${c.local}`, `${c.local} ${c.peer}`]);
 }

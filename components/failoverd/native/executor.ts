@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '../../../legacy/common/log.ts';
-import type { IpEvent, TickleConnection } from '../../../legacy/daemon/ip-events.ts';
+import type { IpEvent } from '../../../legacy/daemon/ip-events.ts';
 import type { HostedAddress } from '../../../legacy/daemon/public-ips.ts';
-import { ANNOUNCE_INTERVAL_MS, ANNOUNCE_ROUNDS, announceCommand, TICKLE_DELAY_MS, tickleInput } from './announce.ts';
+import { ANNOUNCE_INTERVAL_MS, ANNOUNCE_ROUNDS, announceCommand, hostTickleLines, TICKLE_DELAY_MS, tickleLines } from './announce.ts';
 import { HostCommandError, mustRun, runCommand, type CommandRunner } from './commands.ts';
 import { runEventScripts } from './event-scripts.ts';
-import { CTDB_KILLTCP, establishedArgs, killtcpInput, parseEstablished } from './release-kill.ts';
+import { CTDB_KILLTCP, establishedArgs, killtcpInput, parseEstablished, type Established } from './release-kill.ts';
 import { addAddressArgs, deleteAddressArgs, findDrift, parseAddresses, SHOW_ADDRESSES_ARGS, type Drift } from './host-addresses.ts';
 
 /**
@@ -73,7 +73,7 @@ export class HostExecutor {
       case 'takeip':
         await this.addAddress(e);
         await scripts();
-        this.announce(e, e.connections);
+        this.announce(e, tickleLines(e.connections ?? []));
         return;
       case 'releaseip':
         this.announcing.delete(e.address);
@@ -81,12 +81,15 @@ export class HostExecutor {
         await this.killConnections(e);
         await this.deleteAddress(e);
         return;
-      case 'updateip':
+      case 'updateip': {
         await this.deleteAddress({ ...e, iface: e.oldIface });
         await this.addAddress(e);
         await scripts();
-        this.announce(e, e.connections);
+        // The tracked connections, and what this host has on the address both ways (10.interface's updateip).
+        const onHost = (await this.established(e)) ?? [];
+        this.announce(e, [...new Set([...tickleLines(e.connections ?? []), ...hostTickleLines(onHost)])]);
         return;
+      }
       case 'ipreallocated':
         await scripts();
     }
@@ -130,7 +133,7 @@ export class HostExecutor {
    * advertisement so that neighbours and switches learn the new host at
    * once, then the tickles. Failures are logged, never fatal.
    */
-  private announce(h: HostedAddress, connections: readonly TickleConnection[] = []): void {
+  private announce(h: HostedAddress, tickles: readonly string[] = []): void {
     const rounds = this.opts.arpCount ?? ANNOUNCE_ROUNDS;
     const interval = this.opts.arpIntervalMs ?? ANNOUNCE_INTERVAL_MS;
     const delay = Math.min(this.opts.tickleDelayMs ?? TICKLE_DELAY_MS, interval);
@@ -141,13 +144,13 @@ export class HostExecutor {
         if (round > 0) await this.sleep(interval - delay);
         if (!current()) return; // released, or announced anew, meanwhile (ctdbd cancels too)
         this.sendAnnouncement(h);
-        if (connections.length === 0) {
+        if (tickles.length === 0) {
           if (round < rounds - 1) await this.sleep(delay);
           continue;
         }
         await this.sleep(delay);
         if (!current()) return;
-        await this.tickle(h, connections);
+        await this.tickle(h, tickles);
       }
     })().finally(() => {
       if (current()) this.announcing.delete(h.address);
@@ -167,13 +170,11 @@ export class HostExecutor {
 
   /** Resets what is still established on a released address; failures are logged, never fatal (as 10.interface). */
   private async killConnections(h: HostedAddress): Promise<void> {
-    const shown = await this.run(this.opts.ss ?? 'ss', establishedArgs(h.address), { timeoutMs: 10_000 });
-    if (shown.exitCode !== 0) {
+    const connections = await this.established(h);
+    if (connections === undefined) {
       this.counters.failedKills++;
-      this.opts.log.warn({ address: h.address, stderr: shown.stderr.trim() }, 'cannot list the connections on a released address');
       return;
     }
-    const connections = parseEstablished(shown.stdout);
     if (connections.length === 0) return;
     // ctdb_killtcp gives up on a connection after 50 tries 100 ms apart.
     const r = await this.run(this.opts.killtcp ?? CTDB_KILLTCP, [h.iface], { input: killtcpInput(connections), timeoutMs: 15_000 });
@@ -186,13 +187,22 @@ export class HostExecutor {
     this.opts.log.info({ address: h.address, connections: connections.length }, 'connections on a released address reset');
   }
 
-  private async tickle(h: HostedAddress, connections: readonly TickleConnection[]): Promise<void> {
-    const r = await this.run(this.opts.ctdb ?? 'ctdb', ['tickle'], { input: tickleInput(connections), timeoutMs: 10_000 });
+  /** TCP connections established on the address on this host; undefined (logged) when `ss` fails. */
+  private async established(h: HostedAddress): Promise<Established[] | undefined> {
+    const shown = await this.run(this.opts.ss ?? 'ss', establishedArgs(h.address), { timeoutMs: 10_000 });
+    if (shown.exitCode === 0) return parseEstablished(shown.stdout);
+    this.opts.log.warn({ address: h.address, stderr: shown.stderr.trim() }, 'cannot list the connections on an address');
+    return undefined;
+  }
+
+  /** One `ctdb tickle` run fed "CLIENT SERVER" lines. */
+  private async tickle(h: HostedAddress, lines: readonly string[]): Promise<void> {
+    const r = await this.run(this.opts.ctdb ?? 'ctdb', ['tickle'], { input: lines.map((l) => `${l}\n`).join(''), timeoutMs: 10_000 });
     if (r.exitCode === 0) {
-      this.counters.tickles += connections.length;
+      this.counters.tickles += lines.length;
       return;
     }
     this.counters.failedTickles++;
-    this.opts.log.warn({ address: h.address, connections: connections.length, stderr: r.stderr.trim() }, 'ctdb tickle failed');
+    this.opts.log.warn({ address: h.address, tickles: lines.length, stderr: r.stderr.trim() }, 'ctdb tickle failed');
   }
 }

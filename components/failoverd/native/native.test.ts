@@ -144,13 +144,23 @@ describe('HostExecutor', () => {
 
   it('updateip: off the old interface, onto the new one, scripts with ctdbd\'s arguments, then announced and tickled there', async () => {
     const r = recorder();
-    const x = new HostExecutor({ base, log, run: r.run, arpCount: 1, sleep: async () => undefined });
+    const inputs: string[] = [];
+    const run: CommandRunner = async (program, args, opts) => {
+      if (opts?.input !== undefined) inputs.push(opts.input);
+      const res = await r.run(program, args, opts);
+      return program === 'ss' ? { ...res, stdout: '0 0 10.5.1.1:445 10.5.9.1:1\n0 0 10.5.1.1:2049 10.5.9.2:700\n' } : res;
+    };
+    const x = new HostExecutor({ base, log, run, arpCount: 1, sleep: async () => undefined });
     await x.execute({ event: 'updateip', oldIface: 'eth0', ...h1, connections: [{ client: { address: '10.5.9.1', port: 1 }, server: { address: h1.address, port: 445 } }] });
     await x.idle();
     expect(r.ran).toEqual([
       'ip addr del 10.5.1.1/24 dev eth0', 'ip addr add 10.5.1.1/24 brd + dev eth1', '50.samba.script updateip eth0 eth1 10.5.1.1 24',
-      'arping -U -c 1 -w 1 -I eth1 10.5.1.1', 'ctdb tickle',
+      'ss -tnH state established src [10.5.1.1]', 'arping -U -c 1 -w 1 -I eth1 10.5.1.1', 'ctdb tickle',
     ]);
+    // The tracked connection once, and what the host has on the address both ways (10.interface's tickle_tcp_connections).
+    expect(inputs).toEqual([[
+      '10.5.9.1:1 10.5.1.1:445', '10.5.1.1:445 10.5.9.1:1', '10.5.9.2:700 10.5.1.1:2049', '10.5.1.1:2049 10.5.9.2:700', '',
+    ].join('\n')]);
   });
 
   it('releaseip resets what is established on the address with ctdb_killtcp, both ways except CIFS (10.interface\'s step)', async () => {
