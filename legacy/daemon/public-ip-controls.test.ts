@@ -63,6 +63,14 @@ describe('embedded daemon: public IP controls', () => {
     expect(await publicIps(ControlFlag.PUBLIC_IP_ONLY_AVAILABLE)).toHaveLength(2);
   });
 
+  it('a disabled node has no available address (ctdbd\'s rule: a takeover run sees it at once), enabled again both', async () => {
+    expect((await c.control(Control.DISABLE_NODE)).status).toBe(0);
+    expect(await publicIps(ControlFlag.PUBLIC_IP_ONLY_AVAILABLE)).toEqual([]);
+    expect(await publicIps(), 'every address still known').toHaveLength(2);
+    expect((await c.control(Control.ENABLE_NODE)).status).toBe(0);
+    expect(await publicIps(ControlFlag.PUBLIC_IP_ONLY_AVAILABLE)).toHaveLength(2);
+  });
+
   it('TAKEOVER_IP runs takeip, tells local clients on TAKE_IP, and the owner shows', async () => {
     const message = c.nextMessage(Srvid.TAKE_IP, 2000);
     const r = await c.control(Control.TAKEOVER_IP, { data: ip(0, '10.77.1.1') });

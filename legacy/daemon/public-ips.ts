@@ -77,10 +77,10 @@ export class PublicIpTable {
     return this.vnns.length;
   }
 
-  /** GET_PUBLIC_IPS: every address with the owner we know; `onlyAvailable`: those we could host now (`running`: run state RUNNING). */
-  list(onlyAvailable: boolean, running: boolean): Array<{ address: string; owner: number }> {
+  /** GET_PUBLIC_IPS: every address with the owner we know; `onlyAvailable`: those we could host now (`canHost`: the node may host at all). */
+  list(onlyAvailable: boolean, canHost: boolean): Array<{ address: string; owner: number }> {
     return this.vnns
-      .filter((v) => !onlyAvailable || (running && this.available(v)))
+      .filter((v) => !onlyAvailable || (canHost && this.available(v)))
       .map((v) => ({ address: v.address, owner: v.owner }));
   }
 

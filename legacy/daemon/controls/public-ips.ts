@@ -1,6 +1,6 @@
 import { Control } from '../../protocol/controls.ts';
 import { encodeControlReply } from '../../protocol/control-payloads.ts';
-import { ControlFlag, RunState } from '../../protocol/constants.ts';
+import { ControlFlag, NodeFlag, RunState } from '../../protocol/constants.ts';
 import { Srvid } from '../../protocol/srvid.ts';
 import { ifaceDef, publicIpDef, type Connection } from '../../protocol/types/public-ip.ts';
 import { sockAddrDef } from '../../protocol/types/sock-addr.ts';
@@ -110,7 +110,10 @@ export function registerPublicIpControls(t: ControlTable): void {
     : BAD_SIZE));
   t.set(Control.GET_PUBLIC_IPS, (r, d) => {
     const onlyAvailable = (r.flags & ControlFlag.PUBLIC_IP_ONLY_AVAILABLE) !== 0;
-    const ips = d.publicIps.list(onlyAvailable, d.state.runState === RunState.RUNNING);
+    // As ctdbd: only a RUNNING node that is neither inactive nor disabled can host. A takeover run
+    // triggered by `ctdb disable` sees the node empty-handed at once, before the leader pushes its flags.
+    const canHost = d.state.runState === RunState.RUNNING && (d.state.self.flags & (NodeFlag.INACTIVE | NodeFlag.DISABLED)) === 0;
+    const ips = d.publicIps.list(onlyAvailable, canHost);
     return ok(encodeControlReply(Control.GET_PUBLIC_IPS, {
       ips: ips.map((ip) => ({ pnn: wireOwner(ip.owner), addr: sockAddrOf(ip.address, 0) })),
     }));
