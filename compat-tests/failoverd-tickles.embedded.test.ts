@@ -37,7 +37,8 @@ import { FailoverdNetnsCluster, type FailoverdClusterKind } from './support/fail
  * host's link goes down, the taker's takeip announces the address with an
  * unsolicited neighbour advertisement (the client's neighbour cache moves to
  * the taker's MAC) and tickles the registered connection (reset), not the
- * other one.
+ * other one; an updateip moves the address to the host's other interface,
+ * announces it there and the connections go on.
  */
 const run = promisify(execFile);
 
@@ -96,7 +97,12 @@ const SERVER = `
 const net = require('net');
 const [host, port] = process.argv.slice(1);
 const held = [];
-net.createServer((c) => { held.push(c); c.on('error', () => {}); console.log('accepted ' + c.remotePort); })
+net.createServer((c) => {
+  held.push(c);
+  c.on('error', () => {});
+  c.on('data', (d) => console.log('data ' + d.length));
+  console.log('accepted ' + c.remotePort);
+})
   .listen(Number(port), host, () => console.log('listening'));
 `;
 
@@ -292,5 +298,33 @@ describe('IPv6: unsolicited neighbour advertisement and tickle ACKs from native 
     await executor.idle();
     expect(executor.counters).toMatchObject({ announcements: 3, tickles: 3, failedTickles: 0 });
     expect(client.find(/^(error|closed) untracked/), 'the unregistered connection is untouched').toBeUndefined();
+  }, 60_000);
+
+  test('updateip: the address moves to the host\'s other interface, is announced there, and its connections go on', async () => {
+    // The taker gets a second interface on the bridge; the address is on its eth0 (previous test).
+    await ip('-n', ns.client, 'link', 'add', 'p-take1', 'type', 'veth', 'peer', 'name', 'eth1', 'netns', ns.taker);
+    await ip('-n', ns.client, 'link', 'set', 'p-take1', 'master', 'br0', 'up');
+    await ip('-n', ns.taker, 'link', 'set', 'eth1', 'up');
+    const port = String(SERVER_PORT + 2);
+    const server = NsScript.start(ns.taker, SERVER, [address, port]);
+    scripts.push(server);
+    await server.waitFor(/^listening$/, 10_000);
+    const client = NsScript.start(ns.client, CLIENT, [address, port]);
+    scripts.push(client);
+    await client.waitFor(/^connected untracked /, 10_000);
+    const inTaker: CommandRunner = (program, args, opts) => runCommand('ip', ['netns', 'exec', ns.taker, program, ...args], opts);
+    const executor = new HostExecutor({ base, log: silentLogger('tickles6'), run: inTaker });
+    await executor.execute({ event: 'updateip', oldIface: 'eth0', iface: 'eth1', address, prefixLength: 64 });
+    const shown = async (dev: string) => (await ip('-n', ns.taker, '-6', 'addr', 'show', 'dev', dev)).stdout;
+    expect(await shown('eth1')).toContain(address);
+    expect(await shown('eth0')).not.toContain(address);
+    const macOf = async (dev: string) => JSON.parse((await ip('-j', '-n', ns.taker, 'link', 'show', dev)).stdout)[0].address as string;
+    const neighbour = async () => (JSON.parse((await ip('-j', '-n', ns.client, '-6', 'neigh', 'show', address)).stdout)[0]?.lladdr as string | undefined);
+    await executor.idle();
+    expect(await neighbour(), 'announced on the new interface').toBe(await macOf('eth1'));
+    expect(executor.counters.tickles, 'both connections, both ways, every round').toBe(3 * 4);
+    client.send('poke');
+    await server.waitFor(/^data 1$/, 5000);
+    expect(client.find(/^(error|closed) /), 'nothing was reset').toBeUndefined();
   }, 60_000);
 });
