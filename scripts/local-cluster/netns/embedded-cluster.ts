@@ -50,7 +50,7 @@ export class NetnsEmbeddedLocalCluster extends EmbeddedLocalCluster {
 
   protected override async writeLayout(addresses: string[]): Promise<NodePaths[]> {
     const nodes = await super.writeLayout(addresses);
-    await writePublicAddresses(nodes, this.netns.topology);
+    await writePublicAddresses(nodes, this.netns);
     return nodes;
   }
 

@@ -8,7 +8,7 @@ import { hasEnvEntry, isAlive, killAll, processesWithEnv, signal } from '../proc
 import { logTail } from '../real-node.ts';
 import { ClusterTimeoutError, LocalClusterError } from '../errors.ts';
 import { clusterId, NETNS_PREFIX } from './names.ts';
-import { netnsTopology, bridgePort, NODE_INTERFACE, type NetnsTopology } from './topology.ts';
+import { netnsTopology, bridgePort, NODE_INTERFACE, renderPublicAddresses, type NetnsTopology } from './topology.ts';
 import type { NetnsHelperRecord, NetnsRecord } from './record.ts';
 import {
   chooseSubnet, createNetwork, interfaceAddresses, listNamespaces, macAddress, namespacePids, neighbourMac,
@@ -40,6 +40,12 @@ export interface NetnsOptions {
   probeTimeoutMs?: number;
   /** Limit for a helper (responder, client agent) to become ready. */
   helperReadyMs?: number;
+  /**
+   * Node `pnn`'s public_addresses text (default: every address of the
+   * topology on eth0, the same on every node). Bad-input tests give nodes
+   * differing or malformed files.
+   */
+  publicAddressesFile?: (pnn: number, topology: NetnsTopology) => string;
 }
 
 export interface FabricHooks {
@@ -94,6 +100,11 @@ export class NetnsFabric {
       id: t.id, subnet: t.subnet, publicAddressCount: t.publicAddresses.length, responderPort: t.responderPort,
       namespaces: [t.clientNamespace, ...t.nodeNamespaces], helpers: [...this.helpers],
     };
+  }
+
+  /** What node `pnn`'s public_addresses file says (options.publicAddressesFile or the default). */
+  publicAddressesText(pnn: number): string {
+    return this.opts.publicAddressesFile?.(pnn, this.topology) ?? renderPublicAddresses(this.topology);
   }
 
   get namespaces(): string[] {

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clusterLockPath, renderCtdbConf, type NodePaths } from '../layout.ts';
-import { renderPublicAddresses, type NetnsTopology } from './topology.ts';
+import type { NetnsFabric } from './fabric.ts';
 import { NetnsUnavailableError } from './errors.ts';
 
 /**
@@ -27,9 +27,8 @@ export const DEFAULT_EVENT_SCRIPTS = ['00.ctdb', '10.interface'];
 const HOST_FILES = ['functions', 'notify.sh'];
 
 /** public_addresses for every node (both kinds: the embedded daemon lists them too). */
-export async function writePublicAddresses(nodes: NodePaths[], topology: NetnsTopology): Promise<void> {
-  const text = renderPublicAddresses(topology);
-  for (const node of nodes) await writeFile(join(node.base, 'public_addresses'), text);
+export async function writePublicAddresses(nodes: NodePaths[], fabric: Pick<NetnsFabric, 'publicAddressesText'>): Promise<void> {
+  for (const node of nodes) await writeFile(join(node.base, 'public_addresses'), fabric.publicAddressesText(node.pnn));
 }
 
 export async function writeCtdbdFiles(dir: string, nodes: NodePaths[], opts: CtdbdFilesOptions): Promise<void> {

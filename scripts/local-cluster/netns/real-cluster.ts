@@ -67,7 +67,7 @@ export class NetnsRealLocalCluster extends RealLocalCluster {
 
   protected override async writeLayout(addresses: string[]): Promise<NodePaths[]> {
     const nodes = await super.writeLayout(addresses);
-    await writePublicAddresses(nodes, this.netns.topology);
+    await writePublicAddresses(nodes, this.netns);
     const files: CtdbdFilesOptions = { logLevel: this.opts.logLevel, ...(this.eventScripts ? { eventScripts: this.eventScripts } : {}) };
     await writeCtdbdFiles(this.dir, nodes, files);
     return nodes;
