@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '../../../legacy/common/log.ts';
@@ -7,7 +8,9 @@ import { ANNOUNCE_INTERVAL_MS, ANNOUNCE_ROUNDS, announceCommand, hostTickleLines
 import { HostCommandError, mustRun, runCommand, type CommandRunner } from './commands.ts';
 import { runEventScripts } from './event-scripts.ts';
 import { CTDB_KILLTCP, establishedArgs, killtcpInput, parseEstablished, type Established } from './release-kill.ts';
-import { addAddressArgs, deleteAddressArgs, findDrift, parseAddresses, SHOW_ADDRESSES_ARGS, type Drift } from './host-addresses.ts';
+import {
+  ADDRESS_NOT_THERE, addAddressArgs, deleteAddressArgs, findDrift, parseAddresses, promoteSecondariesArgs, SHOW_ADDRESSES_ARGS, type Drift,
+} from './host-addresses.ts';
 
 /**
  * Native mode's hands on the host: the embedded daemon's public IP events
@@ -37,6 +40,7 @@ export interface HostExecutorOptions {
   /** Debian's ctdb tool (its `tickle` needs no daemon). */
   ctdb?: string;
   ss?: string;
+  sysctl?: string;
   /** Debian's ctdb_killtcp helper. */
   killtcp?: string;
   /** ctdbd's event script timeout. */
@@ -117,8 +121,13 @@ export class HostExecutor {
   }
 
   private async deleteAddress(h: HostedAddress): Promise<void> {
+    if (isIP(h.address) === 4) {
+      const p = await this.run(this.opts.sysctl ?? 'sysctl', promoteSecondariesArgs(h.iface));
+      // As ctdbd's set_proc: a failure is reported, the delete still goes ahead.
+      if (p.exitCode !== 0) this.opts.log.warn({ iface: h.iface, err: p.stderr.trim() }, 'cannot make the interface promote secondary addresses');
+    }
     const r = await this.run(this.ip, deleteAddressArgs(h));
-    if (r.exitCode !== 0 && !/Cannot assign requested address/.test(r.stderr)) {
+    if (r.exitCode !== 0 && !ADDRESS_NOT_THERE.test(r.stderr)) {
       throw new HostCommandError(`${this.ip} ${deleteAddressArgs(h).join(' ')}`, r);
     }
   }

@@ -16,6 +16,19 @@ export function deleteAddressArgs(h: HostedAddress): string[] {
   return [...(isIP(h.address) === 6 ? ['-6'] : []), 'addr', 'del', `${h.address}/${h.prefixLength}`, 'dev', h.iface];
 }
 
+/**
+ * Linux drops every secondary address of a subnet with its primary unless the
+ * interface promotes secondaries: releasing one public address would take the
+ * node's others in that subnet with it. ctdbd's delete_ip_from_iface sets it
+ * before each delete; so do we (sysctl's slash form: interface names may hold dots).
+ */
+export function promoteSecondariesArgs(iface: string): string[] {
+  return ['-q', '-w', `net/ipv4/conf/${iface}/promote_secondaries=1`];
+}
+
+/** What `ip addr del` prints when the address is not there (older and newer iproute2). */
+export const ADDRESS_NOT_THERE = /Cannot assign requested address|Address not found/;
+
 export const SHOW_ADDRESSES_ARGS = ['-j', 'addr', 'show'];
 
 export class AddressListError extends Error {

@@ -38,6 +38,19 @@ describe('host addresses', () => {
 });
 
 describe('HostExecutor', () => {
+  it('deleting an IPv4 address first makes its interface promote secondaries (else the subnet\'s other addresses go with a primary); IPv6 needs no such step', async () => {
+    const ran: string[] = [];
+    const onHost = JSON.stringify([{ ifname: 'eth1', addr_info: [{ local: h1.address }, { local: h6.address }] }]);
+    const x = new HostExecutor({ base: '/nonexistent', log, run: async (program, args) => {
+      ran.push([program, ...args].join(' '));
+      return { exitCode: program === 'sysctl' ? 255 : 0, stdout: onHost, stderr: program === 'sysctl' ? 'permission denied' : '' };
+    } });
+    await x.reconcile([], [{ address: h1.address, prefixLength: 24 }, { address: h6.address, prefixLength: 64 }]);
+    expect(ran, 'a failing sysctl is reported; the delete still happens').toEqual([
+      'ip -j addr show', 'sysctl -q -w net/ipv4/conf/eth1/promote_secondaries=1', 'ip addr del 10.5.1.1/24 dev eth1', 'ip -6 addr del fd00::5/64 dev eth1',
+    ]);
+  });
+
   let base: string;
   beforeAll(async () => {
     base = await mkdtemp(join(tmpdir(), 'native-exec-'));
@@ -79,7 +92,8 @@ describe('HostExecutor', () => {
     await x.execute({ event: 'releaseip', ...h1 });
     await x.execute({ event: 'ipreallocated' });
     expect(r.ran).toEqual([
-      '50.samba.script releaseip eth1 10.5.1.1 24', 'ss -tnH state established src [10.5.1.1]', 'ip addr del 10.5.1.1/24 dev eth1',
+      '50.samba.script releaseip eth1 10.5.1.1 24', 'ss -tnH state established src [10.5.1.1]',
+      'sysctl -q -w net/ipv4/conf/eth1/promote_secondaries=1', 'ip addr del 10.5.1.1/24 dev eth1',
       '50.samba.script ipreallocated',
     ]);
   });
@@ -154,7 +168,7 @@ describe('HostExecutor', () => {
     await x.execute({ event: 'updateip', oldIface: 'eth0', ...h1, connections: [{ client: { address: '10.5.9.1', port: 1 }, server: { address: h1.address, port: 445 } }] });
     await x.idle();
     expect(r.ran).toEqual([
-      'ip addr del 10.5.1.1/24 dev eth0', 'ip addr add 10.5.1.1/24 brd + dev eth1', '50.samba.script updateip eth0 eth1 10.5.1.1 24',
+      'sysctl -q -w net/ipv4/conf/eth0/promote_secondaries=1', 'ip addr del 10.5.1.1/24 dev eth0', 'ip addr add 10.5.1.1/24 brd + dev eth1', '50.samba.script updateip eth0 eth1 10.5.1.1 24',
       'ss -tnH state established src [10.5.1.1]', 'arping -U -c 1 -w 1 -I eth1 10.5.1.1', 'ctdb tickle',
     ]);
     // The tracked connection once, and what the host has on the address both ways (10.interface's tickle_tcp_connections).
@@ -176,7 +190,8 @@ describe('HostExecutor', () => {
     };
     const x = new HostExecutor({ base, log, run });
     await x.execute({ event: 'releaseip', ...h1 });
-    expect(ran.slice(1)).toEqual(['ss -tnH state established src [10.5.1.1]', 'ctdb_killtcp eth1', 'ip addr del 10.5.1.1/24 dev eth1']);
+    expect(ran.slice(1)).toEqual(['ss -tnH state established src [10.5.1.1]', 'ctdb_killtcp eth1', 'sysctl -q -w net/ipv4/conf/eth1/promote_secondaries=1',
+      'ip addr del 10.5.1.1/24 dev eth1']);
     expect(inputs).toEqual(['10.5.9.1:40000 10.5.1.1:445\n10.5.9.2:700 10.5.1.1:2049\n10.5.1.1:2049 10.5.9.2:700\n']);
     expect(x.counters).toMatchObject({ killed: 2, failedKills: 0 });
     expect(parseEstablished('0 0 [fd00::5]:445 [fd00::9]:40000\n')).toEqual([{ local: '[fd00::5]:445', peer: '[fd00::9]:40000' }]);
@@ -202,6 +217,9 @@ describe('HostExecutor', () => {
     await new HostExecutor({ base, log, run: exists.run }).execute({ event: 'takeip', ...h1 });
     const gone = recorder((p, a) => (a[1] === 'del' ? { exitCode: 2, stderr: 'RTNETLINK answers: Cannot assign requested address' } : undefined));
     await new HostExecutor({ base, log, run: gone.run }).execute({ event: 'releaseip', ...h1 });
+    // Newer iproute2 says it this way.
+    const goneNow = recorder((p, a) => (a[1] === 'del' ? { exitCode: 2, stderr: 'Error: ipv4: Address not found.' } : undefined));
+    await new HostExecutor({ base, log, run: goneNow.run }).execute({ event: 'releaseip', ...h1 });
     const noDevice = recorder((p, a) => (a[1] === 'add' ? { exitCode: 1, stderr: 'Cannot find device "eth1"' } : undefined));
     await expect(new HostExecutor({ base, log, run: noDevice.run }).execute({ event: 'takeip', ...h1 }))
       .rejects.toThrow(/ip addr add 10.5.1.1\/24 brd \+ dev eth1 failed \(exit 1\): Cannot find device "eth1"/);
