@@ -133,6 +133,10 @@ export function defineFailoverdScenarios(opts: FailoverdScenarioOptions): void {
       const disabled = await c.cluster.ctdb(target, ['disable'], { timeoutMs: 20_000 });
       expect(disabled.exitCode, disabled.stderr).toBe(0);
       const answered = Date.now() - started;
+      // The CLI's answer comes after the run that saw the node disabled (the node's own
+      // daemon reports nothing available at once): its addresses are already elsewhere.
+      const atAnswer = await c.cluster.ctdbIpAll(target);
+      expect(hostsOf(atAnswer, target), 'ctdb ip all when ctdb disable returned').toEqual([]);
       // As for enable below: the run after the flag change reaches the deciding node empties it.
       await c.settled(30_000, `node ${target} hosting nothing`, { until: (p) => hostsOf(p, target).length === 0 });
       const emptied = Date.now() - started;
