@@ -21,7 +21,7 @@ import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
 import { silentLogger } from '../../legacy/common/log.ts';
 import type { FailoverStatus } from '../../components/failoverd/status.ts';
 import {
-  NetnsEmbeddedLocalCluster, NetnsRealLocalCluster, parsePublicIpsX, type NetnsLocalCluster,
+  NetnsEmbeddedLocalCluster, NetnsRealLocalCluster, parsePublicIpsX, type NetnsLocalCluster, type NetnsOptions,
 } from '../../scripts/local-cluster/netns/index.ts';
 import { spawnTransportd, transportdSocketPath } from '../../scripts/cli/start/transportd-children.ts';
 import { spawnComponent } from '../../scripts/cli/start/component-children.ts';
@@ -46,6 +46,8 @@ export interface FailoverdNetnsOptions {
   bridgeConf?: string;
   /** Directory prefix (tmpdir). */
   prefix?: string;
+  /** Passed to the netns cluster: how many public addresses, and each node's public_addresses text. */
+  netns?: Pick<NetnsOptions, 'publicAddresses' | 'publicAddressesFile'>;
 }
 
 /**
@@ -82,7 +84,7 @@ export class FailoverdNetnsCluster {
     const dir = await mkdtemp(join(tmpdir(), opts.prefix ?? 'ctdb-bridge-failoverd-netns-'));
     const common = {
       dir, nodes: opts.nodes, ownerPid: process.pid, logger: silentLogger('failoverd-netns'),
-      netns: { subnetRange: opts.subnetRange },
+      netns: { subnetRange: opts.subnetRange, ...opts.netns },
     };
     const cluster = kind === 'embedded' ? new NetnsEmbeddedLocalCluster(common) : new NetnsRealLocalCluster(common);
     trackCluster(cluster, true);
