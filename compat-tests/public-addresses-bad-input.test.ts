@@ -159,8 +159,9 @@ describe('a bad public_addresses line: ctdbd and the embedded daemon start or re
       expect(real.accepted, real.text).toBe(c.refused === undefined);
       expect(ours.accepted, ours.text).toBe(real.accepted);
       if (c.refused) {
-        // ctdbd says it could not load the file; ours names file, line and reason.
-        expect(real.text).toMatch(/public address/i);
+        // ctdbd logs the line ("Badly formed line N" / "Failed to add line N") and gives up; ours names file, line and reason.
+        expect(real.text).toMatch(new RegExp(`(Badly formed line|Failed to add line) ${c.refused.line} `));
+        expect(real.text).toMatch(/Unable to setup public IP addresses/);
         const line = ours.text.split('\n').find((l) => l.includes(`${join(dir, 'public_addresses')}:${c.refused!.line}: `));
         expect(line, ours.text).toBeDefined();
         expect(line).toMatch(c.refused.reason);
@@ -221,6 +222,12 @@ async function wrongPlacement(c: FailoverdNetnsCluster, alive: number[], hosts: 
       if (holders.length > 0) return `${ip} is listed by no living node but held by ${holders}: ${seen}`;
       continue;
     }
+    if (owner === -1) {
+      // Nobody: only right when no node that may host lists it.
+      if (hosts.some((p) => listed(p, t).has(ip))) return `${ip} hosted by nobody although ${hosts} may host it: ${seen}`;
+      if (holders.length > 0) return `${ip} hosted by nobody per ctdb, but held by ${holders}: ${seen}`;
+      continue;
+    }
     if (!hosts.includes(owner) || !listed(owner, t).has(ip)) return `${ip} on node ${owner}: ${seen}`;
     if (holders.length !== 1 || holders[0] !== owner) return `${ip} held by ${holders}, ctdb says ${owner}: ${seen}`;
     if (ifaces[owner]!.get(ip) !== listed(owner, t).get(ip)) return `${ip} on node ${owner} with the wrong mask: ${seen}`;
@@ -262,6 +269,14 @@ function differingNodes(kind: FailoverdClusterKind, subnetRange: [number, number
       expect(p.get(a3)).toBe(0);
       expect([1, 2]).toContain(p.get(a4));
     }, 120_000);
+
+    it('node 0 disabled: its own address is listed with owner -1 and held nowhere', async () => {
+      const a3 = c.cluster.netns.topology.publicAddresses[2]!;
+      const r = await c.cluster.ctdb(0, ['disable'], { timeoutMs: 30_000 });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const p = await placed(c, [0, 1, 2], [1, 2]);
+      expect(p.get(a3)).toBe(-1);
+    }, 60_000);
 
     it('node 0 dies: its own address is hosted by nobody and no longer listed; the shared ones stay on the survivors', async () => {
       const [a1, a2, a3] = c.cluster.netns.topology.publicAddresses;
