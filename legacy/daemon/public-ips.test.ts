@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parsePublicAddresses } from '../config/public-addresses.ts';
 import { NO_OWNER, PublicIpTable } from './public-ips.ts';
 
 const addresses = [
@@ -63,5 +64,29 @@ describe('PublicIpTable (ctdbd 4.17 vnn bookkeeping)', () => {
     expect(t.releaseAll().map((h) => h.address)).toEqual(['10.0.1.1', 'fd00::3']);
     expect(t.hosted()).toEqual([]);
     expect(t.list(false, true).every((i) => i.owner === NO_OWNER)).toBe(true);
+  });
+
+  // Issue 10 (bad input), as ctdbd 4.17 behaves (compat-tests/public-addresses-bad-input.test.ts).
+  it('nodes whose files differ: each node hosts with its own mask, and one that does not list an address ignores it', () => {
+    const read = (text: string) => parsePublicAddresses(text, { interfaceExists: (n) => n === 'eth0' }).addresses;
+    const n1 = new PublicIpTable(1, read('10.0.1.1/24 eth0\n10.0.1.4/16 eth0\n'));
+    const n2 = new PublicIpTable(2, read('10.0.1.1/24 eth0\n10.0.1.4/24 eth0\n'));
+    const n0 = new PublicIpTable(0, read('10.0.1.1/24 eth0\n10.0.1.3/24 eth0\n'));
+    expect(n1.takeover(1, '10.0.1.4')).toEqual({ kind: 'take', hosted: { address: '10.0.1.4', prefixLength: 16, iface: 'eth0' } });
+    expect(n1.release(2, '10.0.1.4').kind).toBe('release');
+    expect(n2.takeover(2, '10.0.1.4')).toEqual({ kind: 'take', hosted: { address: '10.0.1.4', prefixLength: 24, iface: 'eth0' } });
+    // A TAKEOVER_IP or RELEASE_IP for an address this node does not list: status 0, nothing hosted.
+    expect(n1.takeover(1, '10.0.1.3')).toEqual({ kind: 'unknown' });
+    expect(n1.release(0, '10.0.1.3')).toEqual({ kind: 'unknown' });
+    expect(n1.hosts('10.0.1.3')).toBeUndefined();
+    expect(n0.list(false, true).map((i) => i.address)).toEqual(['10.0.1.1', '10.0.1.3']);
+  });
+
+  it('a mask beyond 32 bits is kept as written (ctdbd accepts it; the takeip event then fails on the host)', () => {
+    const t = new PublicIpTable(0, parsePublicAddresses('10.0.1.2/33 eth0\n').addresses);
+    expect(t.takeover(0, '10.0.1.2')).toEqual({ kind: 'take', hosted: { address: '10.0.1.2', prefixLength: 33, iface: 'eth0' } });
+    // The control releases it again when the event fails: nobody hosts it (controls/public-ips.ts).
+    expect(t.release(NO_OWNER, '10.0.1.2').kind).toBe('release');
+    expect(t.list(false, true)).toEqual([{ address: '10.0.1.2', owner: NO_OWNER }]);
   });
 });

@@ -88,6 +88,9 @@ export const PUBLIC_ADDRESSES_GOLDENS: PublicAddressesGolden[] = [
   { name: 'IPv6 in brackets', text: '[fd00::2]/64 lo\n', addresses: ['fd00::2/64 lo'] },
   { name: 'IPv6 mask beyond 128', text: 'fd00::1/200 lo\n', addresses: ['fd00::1/200 lo'] },
   { name: 'IPv4 leading zero', text: '010.9.0.1/24 lo\n', error: { line: 1, reason: /"010.9.0.1" is not an IP address/ } },
+  { name: 'IPv4 octet above 255', text: '10.9.0.1/24 lo\n10.9.0.300/24 lo\n', error: { line: 2, reason: /"10.9.0.300" is not an IP address/ } },
+  { name: 'a line of words', text: 'this is not an address\n', error: { line: 1, reason: /"this" has no \/MASK/ } },
+  { name: 'mask /33', text: '10.9.0.1/33 lo\n', addresses: ['10.9.0.1/33 lo'] },
 ];
 
 /** Values are what `ctdb-config get` prints. */
