@@ -90,6 +90,13 @@ export class CtdbdDriver implements TakeoverDriver {
     return failed;
   }
 
+  async answering(pnns: readonly number[], timeoutMs: number): Promise<number[]> {
+    const client = await this.connected();
+    // GET_RUNSTATE: a cheap control every ctdbd (and the embedded daemon) answers in its data, not its status.
+    const answers = await Promise.all(pnns.map(async (pnn) => ((await sendControl(client, Control.GET_RUNSTATE, pnn, { timeoutMs })).ok ? pnn : undefined)));
+    return answers.filter((p): p is number => p !== undefined);
+  }
+
   async nodeFlags(): Promise<string> {
     const client = await this.connected();
     const map = await sendControl(client, Control.GET_NODEMAP, client.pnn, { timeoutMs: 1000 });

@@ -32,6 +32,9 @@ class FakeCtdb implements TakeoverDriver {
   self = 0;
   released: string[][] = [];
   scopes: Array<RunScope | undefined> = [];
+  /** Nodes whose ctdbd answers a probe through ctdbd's links (clusterd may still not hear them). */
+  ctdbdAnswers = new Set<number>();
+  probes: Array<{ pnns: number[]; timeoutMs: number }> = [];
   /** ctdb's CLI side of takeover-run requests: replies land in `replies`. */
   replies: Array<{ destnode: number; srvid: bigint; result: number }> = [];
   private requestHandler: ((m: LegacyMessage) => void) | undefined;
@@ -63,6 +66,11 @@ class FakeCtdb implements TakeoverDriver {
       this.owners.set(m.ip, m.to);
     }
     return [];
+  }
+
+  async answering(pnns: readonly number[], timeoutMs: number): Promise<number[]> {
+    this.probes.push({ pnns: [...pnns], timeoutMs });
+    return pnns.filter((p) => this.ctdbdAnswers.has(p));
   }
 
   async releaseHosted(): Promise<string[]> {
@@ -373,6 +381,24 @@ describe('failoverd', () => {
     expect([...ctdb.owners.values()]).toContain(2);
     transport.views.set(2, { state: 'unreachable' });
     const s = await check();
+    expect(ctdb.scopes.at(-1)).toEqual({ unreachable: [2], gatherTimeoutMs: 1000 });
+    expect(s.runs).toBe(1);
+    expect([...ctdb.owners.values()]).not.toContain(2);
+  });
+
+  test('a node clusterd cannot hear but whose ctdbd answers keeps its addresses; once ctdbd stops answering too, they move', async () => {
+    const { ctdb, transport, check } = await start('active');
+    const held = [...ctdb.owners].filter(([, p]) => p === 2).map(([ip]) => ip);
+    expect(held.length).toBeGreaterThan(0);
+    transport.views.set(2, { state: 'unreachable' }); // e.g. its transportd restarting
+    ctdb.ctdbdAnswers.add(2);
+    let s = await check();
+    expect(ctdb.probes.at(-1)).toEqual({ pnns: [2], timeoutMs: 300 });
+    expect(ctdb.scopes.at(-1)).toEqual({ unreachable: [], gatherTimeoutMs: 1000 });
+    expect(s.runs).toBe(0);
+    expect([...ctdb.owners].filter(([, p]) => p === 2).map(([ip]) => ip)).toEqual(held);
+    ctdb.ctdbdAnswers.delete(2); // isolated: nobody hears it
+    s = await check();
     expect(ctdb.scopes.at(-1)).toEqual({ unreachable: [2], gatherTimeoutMs: 1000 });
     expect(s.runs).toBe(1);
     expect([...ctdb.owners.values()]).not.toContain(2);

@@ -17,6 +17,7 @@ import { performsTakeoverRuns, type FailoverdMode } from '../framework/bridge-co
 import { DifferenceCounter, type Difference } from '../framework/differences.ts';
 import { FAILOVERD_SERVICE } from '../framework/services.ts';
 import { UnknownNodeError } from '../clusterd/errors.ts';
+import type { ClusterStatus } from '../clusterd/status.ts';
 import { allocate, mergeReports } from './allocation/index.ts';
 import type { AllocationInput, Placement } from './allocation/types.ts';
 import { configureFailoverd, leaseSeconds, type FailoverdConfig } from './config.ts';
@@ -55,6 +56,11 @@ export interface TakeoverDriver {
    * recovery (which refuses takeip events while it lasts).
    */
   nodeFlags?(): Promise<string>;
+  /**
+   * Which of `pnns` answer a control through ctdbd's own links within
+   * `timeoutMs` (the others: no answer, or a failure).
+   */
+  answering?(pnns: readonly number[], timeoutMs: number): Promise<number[]>;
   /** Takeover-run requests of ctdb's CLI (`ctdb ipreallocate`, disable, enable) arriving at this node. */
   readonly requests?: TakeoverRunRequests;
   /** Native mode's executor of the embedded daemon's public IP events (started and stopped with the mode). */
@@ -90,6 +96,9 @@ const NODEMAP_POLL_MS = 50;
 
 /** A node silent this long fails a check instead of blocking it for TakeoverTimeout (9 s). */
 const GATHER_TIMEOUT_MS = 1000;
+
+/** How long a node clusterd cannot hear gets to answer through ctdbd before its addresses move. */
+const PEER_PROBE_MS = 300;
 
 export interface FailoverdOptions {
   createDriver(logger: Logger): TakeoverDriver;
@@ -135,6 +144,8 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
   private pollTimer: unknown;
   private polledFlags: string | undefined;
   private polling = false;
+  /** Nodes clusterd cannot hear whose ctdbd answers (logged once per spell). */
+  private heardOnlyByCtdbd = new Set<number>();
 
   constructor(private readonly ctx: ComponentContext<FailoverdConfig>, private readonly driver: TakeoverDriver) {
     this.config = ctx.config;
@@ -310,7 +321,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
       this.runFlags = undefined;
       return;
     }
-    const scope: RunScope = { unreachable: unreachableNodes(cluster), gatherTimeoutMs: GATHER_TIMEOUT_MS };
+    const scope: RunScope = { unreachable: await this.unreachable(cluster), gatherTimeoutMs: GATHER_TIMEOUT_MS };
     const input = await this.driver.gather(scope);
     const plan = allocate(withDrains(input, this.drains.drained));
     const hosts = new Map(mergeReports(input).map((k) => [k.ip, k.owner]));
@@ -335,6 +346,29 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     if (off.length === 0 && (this.driver.requests?.count ?? 0) === 0 && flags === this.runFlags) return;
     const why = off.length > 0 ? reason : flags !== this.runFlags ? 'node flags changed' : 'takeover run requested';
     if (await this.takeoverRun(why, leadership!, scope)) this.runFlags = flags;
+  }
+
+  /**
+   * The nodes a run must treat as gone: those clusterd cannot hear, less those
+   * whose ctdbd still answers. A peer's transportd or clusterd restarting
+   * silences it for clusterd while its ctdbd keeps serving its addresses;
+   * moving them would cut its clients off for nothing. An isolated node
+   * answers nobody, so it still counts as gone, PEER_PROBE_MS later.
+   */
+  private async unreachable(cluster: ClusterStatus | undefined): Promise<number[]> {
+    const lost = unreachableNodes(cluster);
+    if (lost.length === 0 || !this.driver.answering) {
+      this.heardOnlyByCtdbd.clear();
+      return lost;
+    }
+    const answering = new Set(await this.driver.answering(lost, PEER_PROBE_MS).catch(() => []));
+    for (const pnn of [...this.heardOnlyByCtdbd]) if (!answering.has(pnn)) this.heardOnlyByCtdbd.delete(pnn);
+    for (const pnn of answering) {
+      if (this.heardOnlyByCtdbd.has(pnn)) continue;
+      this.heardOnlyByCtdbd.add(pnn);
+      this.log.warn({ pnn }, 'clusterd cannot hear node but its ctdbd answers: its addresses stay');
+    }
+    return lost.filter((pnn) => !answering.has(pnn));
   }
 
   /**
