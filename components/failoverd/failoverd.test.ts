@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, test } from 'vitest';
+import { Writable } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../legacy/common/log.ts';
+import { createLogger, silentLogger, type Logger } from '../../legacy/common/log.ts';
 import { NodeFlag } from '../../legacy/protocol/constants.ts';
 import type { ComponentTimers, ComponentTransport, IncomingContext } from '../framework/component.ts';
 import { CLUSTERD_SERVICE } from '../framework/services.ts';
@@ -28,6 +29,11 @@ class FakeCtdb implements TakeoverDriver {
   refuse = false;
   /** The next runs answer "deferred" (ctdbd in recovery). */
   deferRuns = 0;
+  /** While set, every run fails with this error (an event script refusing) and moves nothing. */
+  runError: string | undefined;
+  /** When each run was attempted (the test's clock). */
+  runAttempts: number[] = [];
+  now = () => 0;
   /** This node (releaseHosted releases what it owns). */
   self = 0;
   released: string[][] = [];
@@ -99,6 +105,8 @@ class FakeCtdb implements TakeoverDriver {
       this.deferRuns--;
       return { moved: 0, deferred: 'database recovery in progress on node(s) 0' };
     }
+    this.runAttempts.push(this.now());
+    if (this.runError) return { moved: 0, error: this.runError };
     const placement = alloc(await this.gather(scope));
     this.executed.push(placement);
     let moved = 0;
@@ -161,11 +169,11 @@ class FakeTransport implements ComponentTransport {
 /** Intervals never fire; timeouts wait in `pending` until the test fires them. */
 function fakeTimers() {
   const clock = { now: 0 };
-  const pending = new Map<number, () => void>();
+  const pending = new Map<number, { fn: () => void; due: number }>();
   let next = 1;
   const timers: ComponentTimers = {
-    setTimeout: (fn: () => void) => {
-      pending.set(next, fn);
+    setTimeout: (fn: () => void, ms: number) => {
+      pending.set(next, { fn, due: clock.now + ms });
       return next++;
     },
     clearTimeout: (id: unknown) => void pending.delete(id as number),
@@ -175,9 +183,34 @@ function fakeTimers() {
   const fire = () => {
     const due = [...pending.values()];
     pending.clear();
-    for (const fn of due) fn();
+    for (const t of due) t.fn();
   };
-  return { clock, timers, fire };
+  /** Moves the clock to the earliest pending timeout and fires it; false when none is pending. */
+  const fireNext = () => {
+    const first = [...pending].sort(([, a], [, b]) => a.due - b.due)[0];
+    if (!first) return false;
+    pending.delete(first[0]);
+    clock.now = first[1].due;
+    first[1].fn();
+    return true;
+  };
+  return { clock, timers, fire, fireNext, pending };
+}
+
+/** A logger at info whose lines land in `lines` (parsed). */
+function capturingLogger(lines: Array<Record<string, unknown>>): Logger {
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return createLogger({ component: 'failoverd', level: 'info', destination });
+}
+
+/** Lets the checks a timer started finish (each is a few awaits deep). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
 
 const IPS = ['10.0.1.1', '10.0.1.2', '10.0.1.3', '10.0.1.4', '10.0.1.5', '10.0.1.6'];
@@ -189,22 +222,26 @@ describe('failoverd', () => {
   });
 
   /** A failoverd on `node`; the cluster starts as ctdbd's own takeover run left it unless `unassigned`. */
-  async function start(mode: FailoverdConfig['mode'], node = 0, opts: { unassigned?: boolean; refuseLease?: boolean } = {}) {
+  async function start(mode: FailoverdConfig['mode'], node = 0,
+    opts: { unassigned?: boolean; refuseLease?: boolean; checkIntervalMs?: number; logger?: Logger } = {}) {
     const stateDir = mkdtempSync(join(tmpdir(), 'failoverd-test-'));
     dirs.push(stateDir);
-    const config: FailoverdConfig = { mode, nodes: [0, 1, 2], checkIntervalMs: 1000, takeoverLeaseMs: 15_000, settleMs: 2000, quorumLossMs: 1000, stateDir };
+    const config: FailoverdConfig = {
+      mode, nodes: [0, 1, 2], checkIntervalMs: opts.checkIntervalMs ?? 1000, takeoverLeaseMs: 15_000, settleMs: 2000, quorumLossMs: 1000, stateDir,
+    };
     const transport = new FakeTransport(node);
-    const { clock, timers, fire } = fakeTimers();
+    const { clock, timers, fire, fireNext, pending } = fakeTimers();
     const ctdb = new FakeCtdb(IPS);
     ctdb.self = node;
+    ctdb.now = () => clock.now;
     if (!opts.unassigned) await ctdb.ctdbTakeoverRun();
     ctdb.refuse = opts.refuseLease ?? false;
-    const f = new Failoverd({ config, transport, logger: silentLogger('failoverd'), timers }, ctdb);
+    const f = new Failoverd({ config, transport, logger: opts.logger ?? silentLogger('failoverd'), timers }, ctdb);
     f.init();
     f.activate();
     await new Promise((r) => setImmediate(r)); // the first clusterd subscription answers
     const check = () => transport.call<FailoverStatus>('failoverd.check');
-    return { f, transport, clock, ctdb, check, stateDir, fire };
+    return { f, transport, clock, ctdb, check, stateDir, fire, fireNext, pending };
   }
 
   test('shadow: counts a difference only once it outlasts the settle time, and moves nothing', async () => {
@@ -273,6 +310,57 @@ describe('failoverd', () => {
     s = await check();
     expect(ctdb.executed).toHaveLength(1);
     expect(s.addresses.every((a) => a.host === a.plan && a.host !== 1)).toBe(true);
+  });
+
+  test('active: a failing run is retried after the check interval, doubling to 5 s; logged once, then with its count; a new input runs at once', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { ctdb, check, clock, fireNext, pending } = await start('active', 0, { checkIntervalMs: 200, logger: capturingLogger(lines) });
+    const said = (msg: RegExp) => lines.filter((l) => msg.test(String(l.msg)));
+    await check();
+    ctdb.runError = 'takeip event of 10.0.1.3 failed on node 2';
+    ctdb.flags.set(1, NodeFlag.DISCONNECTED); // a run is due, and every attempt fails
+    await check();
+    expect(ctdb.runAttempts).toEqual([0]);
+    // Checks between retries (the check interval, node events) gather but do not run again.
+    while (clock.now < 16_200) {
+      const due = Math.min(...[...pending.values()].map((t) => t.due));
+      clock.now = due - 1;
+      await check();
+      expect(ctdb.runAttempts.at(-1)).toBeLessThan(clock.now);
+      expect(fireNext()).toBe(true);
+      await settle();
+    }
+    const gaps = ctdb.runAttempts.slice(1).map((t, i) => t - ctdb.runAttempts[i]);
+    expect(gaps).toEqual([200, 400, 800, 1600, 3200, 5000, 5000]);
+    expect(said(/^takeover run failed$/)).toEqual([expect.objectContaining({ error: ctdb.runError, retryInMs: 200, moved: 0 })]);
+    expect(said(/still failing/)).toEqual([]);
+    // A minute into the series: one reminder with the count.
+    while (clock.now < 61_200) {
+      expect(fireNext()).toBe(true);
+      await settle();
+    }
+    expect(ctdb.runAttempts).toHaveLength(17);
+    expect(said(/still failing/)).toEqual([expect.objectContaining({ failures: 17, retryInMs: 5000, msg: 'takeover run still failing (17 times in a row)' })]);
+    expect(said(/failed|failing/), 'one line per series start and per minute, not per attempt').toHaveLength(2);
+    // New input (another node gone): tried at once, the old series summed up, a new one begins at the check interval.
+    ctdb.flags.set(2, NodeFlag.DISCONNECTED);
+    await check();
+    expect(ctdb.runAttempts).toHaveLength(18);
+    expect(ctdb.runAttempts.at(-1)).toBe(61_200);
+    expect(said(/before its input changed/)).toEqual([expect.objectContaining({ failures: 17, msg: 'takeover run failed 17 time(s) in a row before its input changed' })]);
+    expect(said(/^takeover run failed$/)).toHaveLength(2);
+    // The cause goes away: the retry 200 ms later succeeds and says how many attempts failed.
+    ctdb.runError = undefined;
+    expect(fireNext()).toBe(true);
+    await settle();
+    expect(ctdb.runAttempts.at(-1)).toBe(61_400);
+    expect(ctdb.executed).toHaveLength(1);
+    expect(said(/succeeded after/)).toEqual([expect.objectContaining({ failures: 1, msg: 'takeover run succeeded after 1 failed attempt(s)' })]);
+    // After a success the schedule starts over: the next failure waits one check interval again.
+    ctdb.runError = 'releaseip event failed';
+    ctdb.flags.set(2, 0);
+    await check();
+    expect(said(/^takeover run failed$/).at(-1)).toEqual(expect.objectContaining({ error: 'releaseip event failed', retryInMs: 200 }));
   });
 
   test('fenced: leadership that changed before the run stops it', async () => {

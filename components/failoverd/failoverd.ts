@@ -7,7 +7,8 @@
 // - active (stage 3): ctdbd's own takeover runs are held off by a lease, and
 //   failoverd performs the runs through ctdbd's controls, exactly as ctdbd's
 //   takeover helper does, whenever the placement is off. Because the
-//   allocation is ctdbd's, the switch moves nothing.
+//   allocation is ctdbd's, the switch moves nothing. A failed run backs off
+//   (run-backoff.ts) instead of repeating at every check.
 
 import type { Logger } from 'pino';
 import { LimitedLog } from '../../transport/log-limiter.ts';
@@ -29,6 +30,7 @@ import type { TakeoverRunsLease } from './takeover-lease.ts';
 import { QuorumGuard, unreachableNodes, type QuorumState } from './quorum-guard.ts';
 import type { TakeoverRunRequest, TakeoverRunRequests } from './takeover-run-requests.ts';
 import type { RunScope } from './takeover-run/gather.ts';
+import { RunBackoff } from './run-backoff.ts';
 
 /** What failoverd needs from ctdbd (ctdbd-driver.ts drives the real one). */
 export interface TakeoverDriver {
@@ -128,6 +130,9 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
   private readonly shadow: DifferenceCounter;
   private checkTimer: unknown;
   private retryTimer: unknown;
+  private retryDue = 0;
+  /** Failed runs wait before the same input is tried again (run-backoff.ts). */
+  private readonly backoff: RunBackoff;
   private checking: Promise<void> | undefined;
   private again: string | undefined;
   private addresses: AddressStatus[] = [];
@@ -154,6 +159,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     this.drains = new DrainStore(this.config.stateDir);
     this.shadow = new DifferenceCounter(this.config.settleMs);
     this.quorum = new QuorumGuard(this.config.quorumLossMs);
+    this.backoff = new RunBackoff(this.config.checkIntervalMs);
     if (driver.requests) {
       driver.requests.onRequest = (r) => this.onRunRequest(r);
       driver.requests.onBadMessage = (bytes) => this.complaints.warn('bad-request', { bytes }, 'takeover-run request of the wrong size; ignored');
@@ -345,7 +351,29 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     this.runFlags ??= flags;
     if (off.length === 0 && (this.driver.requests?.count ?? 0) === 0 && flags === this.runFlags) return;
     const why = off.length > 0 ? reason : flags !== this.runFlags ? 'node flags changed' : 'takeover run requested';
-    if (await this.takeoverRun(why, leadership!, scope)) this.runFlags = flags;
+    const runInput = JSON.stringify({
+      off: off.map((a) => `${a.ip}:${a.host}>${a.plan}`), flags, epoch: leadership!.epoch, requests: this.driver.requests?.count ?? 0,
+    });
+    const wait = this.backoff.waitMs(now, runInput);
+    if (wait > 0) {
+      this.retryIn(wait, 'takeover run retry');
+      return;
+    }
+    if (await this.takeoverRun(why, leadership!, scope, runInput)) this.runFlags = flags;
+  }
+
+  /** One check after `ms` (the earlier one wins when a retry is already due). */
+  private retryIn(ms: number, reason: string): void {
+    const due = this.ctx.timers.now() + ms;
+    if (this.retryTimer !== undefined) {
+      if (this.retryDue <= due) return;
+      this.ctx.timers.clearTimeout(this.retryTimer);
+    }
+    this.retryDue = due;
+    this.retryTimer = this.ctx.timers.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule(reason);
+    }, ms);
   }
 
   /**
@@ -421,7 +449,7 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
   }
 
   /** True when the run completed without error. */
-  private async takeoverRun(reason: string, acted: Leadership, scope: RunScope): Promise<boolean> {
+  private async takeoverRun(reason: string, acted: Leadership, scope: RunScope, runInput: string): Promise<boolean> {
     // Fenced: only while clusterd still names this node leader in the same epoch.
     const now = await this.watch.confirm();
     if (now?.leader !== this.ctx.transport.node || now.epoch !== acted.epoch) {
@@ -445,17 +473,30 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
     else if (requests.length > 0) this.driver.requests!.reply(requests, outcome.error ? -1 : this.ctx.transport.node);
     if (outcome.deferred) {
       this.log.debug({ reason, why: outcome.deferred }, 'takeover run deferred');
-      this.retryTimer ??= this.ctx.timers.setTimeout(() => {
-        this.retryTimer = undefined;
-        this.schedule('deferred takeover run');
-      }, DEFERRED_RETRY_MS);
+      this.retryIn(DEFERRED_RETRY_MS, 'deferred takeover run');
       return false;
     }
     this.runs++;
     this.lastRun = { at: Date.now(), durationMs, reason, moved: outcome.moved, error: outcome.error ?? null };
-    if (outcome.error) this.log.warn({ reason, moved: outcome.moved, durationMs, error: outcome.error }, 'takeover run failed');
-    else this.log.info({ reason, moved: outcome.moved, durationMs, epoch: acted.epoch }, 'takeover run done');
-    return !outcome.error;
+    if (outcome.error) {
+      this.runFailed(runInput, { reason, moved: outcome.moved, durationMs, error: outcome.error });
+      return false;
+    }
+    const series = this.backoff.succeeded();
+    if (series) this.log.info({ failures: series.failures, error: series.error }, `takeover run succeeded after ${series.failures} failed attempt(s)`);
+    this.log.info({ reason, moved: outcome.moved, durationMs, epoch: acted.epoch }, 'takeover run done');
+    return true;
+  }
+
+  /** One line for the first failure of a series, a reminder with the count at most once a minute, a retry after the back-off. */
+  private runFailed(runInput: string, run: { reason: string; moved: number; durationMs: number; error: string }): void {
+    const f = this.backoff.failed(this.ctx.timers.now(), runInput, run.error);
+    if (f.previous) {
+      this.log.warn({ failures: f.previous.failures, error: f.previous.error }, `takeover run failed ${f.previous.failures} time(s) in a row before its input changed`);
+    }
+    if (f.log === 'first') this.log.warn({ ...run, retryInMs: f.retryInMs }, 'takeover run failed');
+    else if (f.log === 'still') this.log.warn({ failures: f.failures, error: run.error, retryInMs: f.retryInMs }, `takeover run still failing (${f.failures} times in a row)`);
+    this.retryIn(f.retryInMs, 'takeover run retry');
   }
 
   /** The host executor runs exactly while the mode is native. */
