@@ -55,12 +55,13 @@ export interface FailoverdNetnsOptions {
  * 100 ms (a kill -9 shows as DISCONNECTED at once) and takes a silent clusterd
  * for gone after 1 s; failoverd checks every 200 ms (and at once on a node event).
  * On the embedded daemon failoverd is native (it does the host's part too) and
- * clusterd active (nobody else decides there).
+ * clusterd active (nobody else decides there). `mode`: failoverd's mode at
+ * start (shadow, for tests of the handover from ctdbd).
  */
-export function fastBridgeConf(kind: FailoverdClusterKind): string {
+export function fastBridgeConf(kind: FailoverdClusterKind, mode: 'shadow' | 'active' | 'native' = failoverdModeOf(kind)): string {
   return [
     '[clusterd]', ...(kind === 'embedded' ? ['\tmode = active'] : []), '\tdead after = 1000', '\tlegacy poll interval = 100',
-    '[failoverd]', `\tmode = ${failoverdModeOf(kind)}`, '\tcheck interval = 200', '\ttakeover lease = 3000', '\tsettle time = 1000', '\tquorum loss = 1000', '',
+    '[failoverd]', `\tmode = ${mode}`, '\tcheck interval = 200', '\ttakeover lease = 3000', '\tsettle time = 1000', '\tquorum loss = 1000', '',
   ].join('\n');
 }
 
