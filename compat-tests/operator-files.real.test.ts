@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { CTDB_PORT, DEFAULT_CTDB_PATH, DEFAULT_CTDBD_PATH } from '../scripts/loc
 import { reserveFreeAddresses, type AddressReservation } from '../scripts/local-cluster/addresses.ts';
 import { isAlive, killAll, processesWithBase, readPidFile, waitForExit } from '../scripts/local-cluster/processes.ts';
 import { runLegacyCommand } from '../scripts/cli/legacy/run.ts';
+import { runProcess, testModeEnv } from './support/test-mode-process.ts';
 
 /**
  * Our readers of nodes, public_addresses and ctdb.conf against Debian's own
@@ -25,32 +25,6 @@ import { runLegacyCommand } from '../scripts/cli/legacy/run.ts';
 
 const CTDB_CONFIG_PATH = '/usr/libexec/ctdb/ctdb-config';
 const DIR_PREFIX = 'ctdb-bridge-opfiles-';
-
-interface RunResult { code: number | null; stdout: string; stderr: string }
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string, timeoutMs = 20_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    // 'exit': a daemonising ctdbd leaves the pipes open in its child.
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      setImmediate(() => { child.stdout.destroy(); child.stderr.destroy(); resolve({ code, stdout, stderr }); });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
-
-function testModeEnv(base: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CTDB_TEST_MODE: 'yes', CTDB_BASE: base };
-  delete env.CTDB_SOCKET;
-  return env;
-}
 
 const dirs: string[] = [];
 async function freshDir(): Promise<string> {
@@ -71,7 +45,7 @@ describe('nodes file: our reader and `ctdb listnodes` agree', () => {
     it(g.name, async () => {
       const dir = await freshDir();
       await writeFile(join(dir, 'nodes'), g.text);
-      const real = await run(DEFAULT_CTDB_PATH, ['-X', 'listnodes'], testModeEnv(dir));
+      const real = await runProcess(DEFAULT_CTDB_PATH, ['-X', 'listnodes'], testModeEnv(dir));
       let ours: ReturnType<typeof parseNodesFile> | OperatorFileError;
       try { ours = parseNodesFile(g.text, join(dir, 'nodes')); } catch (e) { ours = e as OperatorFileError; }
       if (real.code === 0) {
@@ -85,7 +59,7 @@ describe('nodes file: our reader and `ctdb listnodes` agree', () => {
       // The table itself says the same as ctdb.
       expect('nodes' in g).toBe(real.code === 0);
       // And our `ctdb listnodes` prints what ctdb prints.
-      const plain = await run(DEFAULT_CTDB_PATH, ['listnodes'], testModeEnv(dir));
+      const plain = await runProcess(DEFAULT_CTDB_PATH, ['listnodes'], testModeEnv(dir));
       let stdout = '';
       let stderr = '';
       const code = await runLegacyCommand({
@@ -103,7 +77,7 @@ describe('ctdb.conf: our strict reader and `ctdb-config validate` agree', () => 
       const dir = await freshDir();
       const file = join(dir, 'ctdb.conf');
       await writeFile(file, g.text);
-      const real = await run(CTDB_CONFIG_PATH, ['validate'], testModeEnv(dir));
+      const real = await runProcess(CTDB_CONFIG_PATH, ['validate'], testModeEnv(dir));
       const ours = await loadCtdbConf(file, { unknown: 'reject', etcDir: dir }).catch((e: unknown) => e as OperatorFileError);
       expect(ours instanceof OperatorFileError ? `refuse: ${ours.message}` : 'accept').toEqual(real.code === 0 ? 'accept' : expect.stringMatching(/^refuse/));
       expect(g.validate === 'accept').toBe(real.code === 0);
@@ -111,7 +85,7 @@ describe('ctdb.conf: our strict reader and `ctdb-config validate` agree', () => 
       const keys = new Set([...Object.keys(g.values ?? {}), 'cluster/leader timeout', 'cluster/node address', 'cluster/cluster lock']);
       for (const key of keys) {
         const [section, option] = key.split('/');
-        const got = await run(CTDB_CONFIG_PATH, ['get', section, option], testModeEnv(dir));
+        const got = await runProcess(CTDB_CONFIG_PATH, ['get', section, option], testModeEnv(dir));
         const value = ours.values[key as CtdbConfKey];
         expect(value === undefined ? '' : String(value), key).toBe(got.stdout.replace(/\n$/, ''));
       }
@@ -141,7 +115,7 @@ describe('public_addresses and ctdb.conf: our daemon-side readers and a test-mod
       '[failover]', '\tdisabled = true', '',
     ].join('\n') + (files.extraConf ?? ''));
     const env = testModeEnv(dir);
-    const launcher = await run(DEFAULT_CTDBD_PATH, [], env);
+    const launcher = await runProcess(DEFAULT_CTDBD_PATH, [], env);
     const logFile = join(dir, 'log.ctdb');
     let log = '';
     let accepted = false;
@@ -156,8 +130,8 @@ describe('public_addresses and ctdb.conf: our daemon-side readers and a test-mod
     let ips = '';
     const pid = await readPidFile(join(dir, 'run', 'ctdbd.pid'));
     if (accepted) {
-      ips = (await run(DEFAULT_CTDB_PATH, ['-X', 'ip', '-v'], env)).stdout;
-      await run(DEFAULT_CTDB_PATH, ['shutdown'], env);
+      ips = (await runProcess(DEFAULT_CTDB_PATH, ['-X', 'ip', '-v'], env)).stdout;
+      await runProcess(DEFAULT_CTDB_PATH, ['shutdown'], env);
     }
     if (pid !== null && isAlive(pid)) await waitForExit([pid], 15_000);
     // The event daemon outlives a refused ctdbd for a few seconds: end it by PID.
@@ -205,7 +179,7 @@ describe('addresses: our inet_pton/inet_ntop and glibc agree', () => {
       '    except (OSError, ValueError): out.append(None)',
       'print(json.dumps(out))',
     ].join('\n');
-    const r = await run('python3', ['-c', py], process.env, JSON.stringify(cases));
+    const r = await runProcess('python3', ['-c', py], process.env, { input: JSON.stringify(cases) });
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as Array<string | null>;
   }

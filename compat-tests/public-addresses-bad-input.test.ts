@@ -11,6 +11,7 @@ import { reserveFreeAddresses, type AddressReservation } from '../scripts/local-
 import { isAlive, killAll, processesWithBase, readPidFile, signal, waitForExit } from '../scripts/local-cluster/processes.ts';
 import type { NetnsTopology } from '../scripts/local-cluster/netns/topology.ts';
 import { FailoverdNetnsCluster, type FailoverdClusterKind } from './support/failoverd-netns.ts';
+import { runProcess, testModeEnv } from './support/test-mode-process.ts';
 
 const run = promisify(execFile);
 
@@ -28,34 +29,14 @@ const run = promisify(execFile);
  *    nobody and `ctdb ip all` no longer lists it. Real: ctdbd's own
  *    placement first, then failoverd active for the failures; embedded:
  *    failoverd native.
+ * 3. A mask longer than the address at run time (embedded, 10.200-204.x):
+ *    ctdbd accepts "/33", its takeip event fails and the takeover helper bans
+ *    the nodes one after another; ours never offers the address as
+ *    available, so it is hosted by nobody (owner -1) while the others stay
+ *    served.
  */
 
 // ---------------------------------------------------------------- 1. start
-
-interface RunResult { code: number | null; stdout: string; stderr: string }
-
-function runProc(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 20_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    // 'exit', not 'close': a daemonising ctdbd leaves the pipes open in its child.
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      setImmediate(() => { child.stdout.destroy(); child.stderr.destroy(); resolve({ code, stdout, stderr }); });
-    });
-  });
-}
-
-function testModeEnv(base: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CTDB_TEST_MODE: 'yes', CTDB_BASE: base };
-  delete env.CTDB_SOCKET;
-  return env;
-}
 
 interface StartOutcome {
   accepted: boolean;
@@ -114,7 +95,7 @@ describe('a bad public_addresses line: ctdbd and the embedded daemon start or re
 
   async function startReal(dir: string): Promise<StartOutcome> {
     const env = testModeEnv(dir);
-    const launcher = await runProc(DEFAULT_CTDBD_PATH, [], env);
+    const launcher = await runProcess(DEFAULT_CTDBD_PATH, [], env);
     let log = '';
     let accepted = false;
     for (const deadline = Date.now() + 15_000; launcher.code === 0 && Date.now() < deadline; await sleep(100)) {
@@ -122,8 +103,8 @@ describe('a bad public_addresses line: ctdbd and the embedded daemon start or re
       if (log.includes('Set runstate to SETUP')) { accepted = true; break; }
       if (log.includes('CTDB daemon shutting down')) break;
     }
-    const rows = accepted ? ipRows((await runProc(DEFAULT_CTDB_PATH, ['-X', 'ip', '-v'], env)).stdout) : [];
-    if (accepted) await runProc(DEFAULT_CTDB_PATH, ['shutdown'], env);
+    const rows = accepted ? ipRows((await runProcess(DEFAULT_CTDB_PATH, ['-X', 'ip', '-v'], env)).stdout) : [];
+    if (accepted) await runProcess(DEFAULT_CTDB_PATH, ['shutdown'], env);
     const pid = await readPidFile(join(dir, 'run', 'ctdbd.pid'));
     if (pid !== null && isAlive(pid)) await waitForExit([pid], 15_000);
     // The event daemon outlives a refused ctdbd for a few seconds: end it by PID.
@@ -142,7 +123,7 @@ describe('a bad public_addresses line: ctdbd and the embedded daemon start or re
     while (rows === undefined && Date.now() < deadline) {
       const code = await Promise.race([exited, sleep(100).then(() => 'running' as const)]);
       if (code !== 'running') return { accepted: false, rows: [], text: stderr };
-      const r = await runProc(DEFAULT_CTDB_PATH, ['-X', 'ip', '-v'], env, 5000);
+      const r = await runProcess(DEFAULT_CTDB_PATH, ['-X', 'ip', '-v'], env, { timeoutMs: 5000 });
       if (r.code === 0) rows = ipRows(r.stdout);
     }
     signal(child.pid!, 'SIGTERM');
@@ -302,3 +283,40 @@ function differingNodes(kind: FailoverdClusterKind, subnetRange: [number, number
 
 differingNodes('real', [150, 154]);
 differingNodes('embedded', [155, 159]);
+
+// ---------------------------------------------------------------- 3. /33 at run time
+
+describe('a /33 address at run time (embedded, failoverd native): hosted by nobody, the others served', () => {
+  let c: FailoverdNetnsCluster;
+  const files = (pnn: number, t: NetnsTopology) => `${t.publicAddresses[0]}/24 eth0\n${t.publicAddresses[1]}/33 eth0\n`;
+
+  beforeAll(async () => {
+    c = await FailoverdNetnsCluster.up({
+      kind: 'embedded', nodes: 2, subnetRange: [200, 204], prefix: 'ctdb-bridge-pa-mask-netns-',
+      netns: { publicAddresses: 2, publicAddressesFile: files },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await c?.down();
+  }, 60_000);
+
+  it('ctdb ip all shows it with owner -1, no namespace holds it, the /24 one is held once; still so after a check', async () => {
+    const [good, bad] = c.cluster.netns.topology.publicAddresses as [string, string];
+    for (const pnn of [0, 1]) await c.startBridge(pnn);
+    const check = async () => {
+      const ipAll = await c.cluster.ctdbIpAll(0);
+      const ifaces = await onInterfaces(c.cluster.netns.topology);
+      return { owner: ipAll.get(bad), holders: ifaces.filter((m) => m.has(bad)).length, good: ifaces.filter((m) => m.has(good)).length, goodOwner: ipAll.get(good) };
+    };
+    await expect.poll(check, { timeout: 30_000, interval: 250 }).toMatchObject({ owner: -1, holders: 0, good: 1 });
+    await sleep(1000);
+    const later = await check();
+    expect(later).toMatchObject({ owner: -1, holders: 0, good: 1 });
+    expect([0, 1]).toContain(later.goodOwner);
+    // No node offers it, so the plan leaves it unhosted and the runs succeed (not a takeip failing every check).
+    const s = await c.statusWhen((x) => x.addresses.length === 2, 'the deciding failoverd sees both addresses');
+    expect(s.addresses.find((a) => a.ip === bad)).toEqual({ ip: bad, host: -1, plan: -1 });
+    expect(s.lastRun?.error ?? null).toBeNull();
+  }, 90_000);
+});

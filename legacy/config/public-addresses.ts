@@ -64,7 +64,7 @@ export function parsePublicAddresses(text: string, opts: ParsePublicAddressesOpt
     if (!addr) throw bad(`"${field.slice(0, slash)}" is not an IP address`);
     const maxBits = addr.family === 4 ? 32 : 128;
     if (mask > maxBits) {
-      warnings.push({ file, line, reason: `mask /${mask} is longer than ${maxBits} bits; ctdbd 4.17 accepts it but the takeip event will fail` });
+      warnings.push({ file, line, reason: `mask /${mask} is longer than ${maxBits} bits; ctdbd 4.17 accepts it but its takeip event fails and nodes get banned; ctdb-bridge never hosts it` });
     }
     // ctdbd checks for a duplicate before it looks at the interfaces.
     const earlier = seen.get(addr.text);

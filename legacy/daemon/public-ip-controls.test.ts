@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Control } from '../protocol/controls.ts';
 import { ControlFlag } from '../protocol/constants.ts';
 import { decodeControlReply } from '../protocol/control-payloads.ts';
 import { Srvid } from '../protocol/srvid.ts';
 import { connectionDef, publicIpDef } from '../protocol/types/public-ip.ts';
-import type { IpEvent } from './ip-events.ts';
-import { RawClient } from './testing/raw-client.ts';
-import { TestCluster } from './testing/test-cluster.ts';
+import type { RawClient } from './testing/raw-client.ts';
+import { startIpEventNode, type IpEventNode } from './testing/ip-event-node.ts';
 
 /**
  * The public IP controls of one embedded node, driven as a takeover run
@@ -16,9 +15,7 @@ import { TestCluster } from './testing/test-cluster.ts';
  * node does not host.
  */
 
-const events: IpEvent[] = [];
-let failNext = false;
-let cluster: TestCluster;
+let node: IpEventNode;
 let c: RawClient;
 
 const ip = (pnn: number, address: string) =>
@@ -32,29 +29,15 @@ async function publicIps(flags = 0): Promise<Array<{ pnn: number; address: strin
 }
 
 beforeAll(async () => {
-  cluster = await TestCluster.create({
-    nodes: 1,
-    publicAddresses: '10.77.1.1/24 lo\n10.77.1.2/24 lo\n',
-    ipEvents: {
-      run: async (e) => {
-        events.push(e);
-        if (failNext) {
-          failNext = false;
-          throw new Error('script failed');
-        }
-      },
-    },
-  });
-  const d = await cluster.startNode(0);
-  await vi.waitFor(() => expect(d.state.runState).toBe(5), { timeout: 10_000 });
-  c = await RawClient.open(cluster.socketPath(0));
+  node = await startIpEventNode('10.77.1.1/24 lo\n10.77.1.2/24 lo\n');
+  c = node.client;
   expect((await c.control(Control.REGISTER_SRVID, { srvid: Srvid.TAKE_IP })).status).toBe(0);
   expect((await c.control(Control.REGISTER_SRVID, { srvid: Srvid.RELEASE_IP })).status).toBe(0);
 });
 
 afterAll(async () => {
   await c?.close();
-  await cluster?.destroy();
+  await node?.cluster.destroy();
 });
 
 describe('embedded daemon: public IP controls', () => {
@@ -75,12 +58,12 @@ describe('embedded daemon: public IP controls', () => {
     const message = c.nextMessage(Srvid.TAKE_IP, 2000);
     const r = await c.control(Control.TAKEOVER_IP, { data: ip(0, '10.77.1.1') });
     expect(r.status).toBe(0);
-    expect(events.at(-1)).toEqual({ event: 'takeip', iface: 'lo', address: '10.77.1.1', prefixLength: 24 });
+    expect(node.events.at(-1)).toEqual({ event: 'takeip', iface: 'lo', address: '10.77.1.1', prefixLength: 24 });
     expect((await message).data.toString('latin1')).toBe('10.77.1.1\0');
     expect((await publicIps())[0]).toEqual({ pnn: 0, address: '10.77.1.1' });
-    const again = events.length;
+    const again = node.events.length;
     expect((await c.control(Control.TAKEOVER_IP, { data: ip(0, '10.77.1.1') })).status).toBe(0);
-    expect(events.length, 'a redundant takeover runs nothing').toBe(again);
+    expect(node.events.length, 'a redundant takeover runs nothing').toBe(again);
   });
 
   it('TAKEOVER_IP for another node is refused; an unknown address is ignored', async () => {
@@ -101,25 +84,25 @@ describe('embedded daemon: public IP controls', () => {
   it('RELEASE_IP runs releaseip, tells local clients on RELEASE_IP, and records the new owner', async () => {
     const message = c.nextMessage(Srvid.RELEASE_IP, 2000);
     expect((await c.control(Control.RELEASE_IP, { data: ip(1, '10.77.1.1') })).status).toBe(0);
-    expect(events.at(-1)).toEqual({ event: 'releaseip', iface: 'lo', address: '10.77.1.1', prefixLength: 24 });
+    expect(node.events.at(-1)).toEqual({ event: 'releaseip', iface: 'lo', address: '10.77.1.1', prefixLength: 24 });
     expect((await message).data.toString('latin1')).toBe('10.77.1.1\0');
     expect((await publicIps())[0]).toEqual({ pnn: 1, address: '10.77.1.1' });
   });
 
   it('a failing takeip event fails the control and leaves the address unhosted', async () => {
-    failNext = true;
+    node.failNextEvent();
     expect((await c.control(Control.TAKEOVER_IP, { data: ip(0, '10.77.1.2') })).status).toBe(-1);
     expect((await publicIps())[1]!.pnn).toBe(0xffffffff);
   });
 
   it('IPREALLOCATED runs the ipreallocated event', async () => {
     expect((await c.control(Control.IPREALLOCATED)).status).toBe(0);
-    expect(events.at(-1)).toEqual({ event: 'ipreallocated' });
+    expect(node.events.at(-1)).toEqual({ event: 'ipreallocated' });
   });
 
   it('shutdown releases what the node hosts, with its event', async () => {
     expect((await c.control(Control.TAKEOVER_IP, { data: ip(0, '10.77.1.2') })).status).toBe(0);
-    await cluster.stopNode(0);
-    expect(events.at(-1)).toEqual({ event: 'releaseip', iface: 'lo', address: '10.77.1.2', prefixLength: 24 });
+    await node.cluster.stopNode(0);
+    expect(node.events.at(-1)).toEqual({ event: 'releaseip', iface: 'lo', address: '10.77.1.2', prefixLength: 24 });
   });
 });

@@ -82,11 +82,13 @@ describe('PublicIpTable (ctdbd 4.17 vnn bookkeeping)', () => {
     expect(n0.list(false, true).map((i) => i.address)).toEqual(['10.0.1.1', '10.0.1.3']);
   });
 
-  it('a mask beyond 32 bits is kept as written (ctdbd accepts it; the takeip event then fails on the host)', () => {
-    const t = new PublicIpTable(0, parsePublicAddresses('10.0.1.2/33 eth0\n').addresses);
-    expect(t.takeover(0, '10.0.1.2')).toEqual({ kind: 'take', hosted: { address: '10.0.1.2', prefixLength: 33, iface: 'eth0' } });
-    // The control releases it again when the event fails: nobody hosts it (controls/public-ips.ts).
-    expect(t.release(NO_OWNER, '10.0.1.2').kind).toBe('release');
-    expect(t.list(false, true)).toEqual([{ address: '10.0.1.2', owner: NO_OWNER }]);
+  it('a mask longer than the address (ctdbd accepts /33, then bans nodes) is listed but never available, and its takeover is refused', () => {
+    const t = new PublicIpTable(0, parsePublicAddresses('10.0.1.2/33 eth0\n10.0.1.3/24 eth0\nfd00::1/129 eth0\nfd00::2/128 eth0\n').addresses);
+    expect(t.list(false, true).map((i) => i.address)).toEqual(['10.0.1.2', '10.0.1.3', 'fd00::1', 'fd00::2']);
+    expect(t.list(true, true).map((i) => i.address)).toEqual(['10.0.1.3', 'fd00::2']);
+    expect(t.takeover(0, '10.0.1.2')).toEqual({ kind: 'refused', reason: '10.0.1.2/33: the mask is longer than the address' });
+    expect(t.takeover(0, 'fd00::1').kind).toBe('refused');
+    expect(t.takeover(0, '10.0.1.3').kind).toBe('take');
+    expect(t.hosted().map((h) => h.address)).toEqual(['10.0.1.3']);
   });
 });

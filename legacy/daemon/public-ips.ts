@@ -12,6 +12,11 @@ import type { PublicAddress } from '../config/public-addresses.ts';
  * treats another TAKEOVER_IP for it as redundant (unless the address should
  * move to another of its interfaces: updateip), and one that does not host
  * an address treats a RELEASE_IP as redundant (it only learns the new owner).
+ *
+ * Unlike ctdbd, an address whose mask is longer than its family allows (ctdbd
+ * accepts "/33", its takeip event fails, and the takeover helper bans node
+ * after node) is never offered as available and its takeover is refused: it
+ * stays unhosted (owner -1) and every other address keeps being served.
  */
 
 /** No owner (ctdbd's -1; 0xFFFFFFFF on the wire). */
@@ -119,6 +124,7 @@ export class PublicIpTable {
     if (pnn !== this.pnn) return { kind: 'refused', reason: `takeover of ${address} for node ${pnn}, but this is node ${this.pnn}` };
     const v = this.find(address);
     if (!v) return { kind: 'unknown' };
+    if (!hostableMask(v)) return { kind: 'refused', reason: `${address}/${v.prefixLength}: the mask is longer than the address` };
     const best = this.bestIface(v);
     if (!best) return { kind: 'refused', reason: `no usable interface for ${address}` };
     if (v.iface !== undefined) {
@@ -181,6 +187,7 @@ export class PublicIpTable {
   }
 
   private available(v: Vnn): boolean {
+    if (!hostableMask(v)) return false;
     if (v.iface !== undefined && this.ifaces.get(v.iface)?.linkUp) return true;
     return v.interfaces.some((n) => this.ifaces.get(n)?.linkUp);
   }
@@ -207,4 +214,9 @@ export class PublicIpTable {
   private ifaceState(i: Iface): IfaceState {
     return { name: i.name, linkState: i.linkUp ? 1 : 0, references: i.references };
   }
+}
+
+/** Whether `ip addr add ADDRESS/MASK` could succeed: at most 32 bits for IPv4, 128 for IPv6. */
+function hostableMask(v: Vnn): boolean {
+  return v.prefixLength <= (v.address.includes(':') ? 128 : 32);
 }

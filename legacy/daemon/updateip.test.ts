@@ -1,13 +1,12 @@
 import { readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Control } from '../protocol/controls.ts';
 import { decodeControlReply } from '../protocol/control-payloads.ts';
 import { connectionDef, ifaceDef, publicIpDef, type PublicIpInfo } from '../protocol/types/public-ip.ts';
 import { sockAddrDef } from '../protocol/types/sock-addr.ts';
-import type { IpEvent } from './ip-events.ts';
 import { PublicIpTable } from './public-ips.ts';
-import { RawClient } from './testing/raw-client.ts';
-import { TestCluster } from './testing/test-cluster.ts';
+import type { RawClient } from './testing/raw-client.ts';
+import { startIpEventNode, type IpEventNode } from './testing/ip-event-node.ts';
 
 /**
  * ctdbd's updateip: a TAKEOVER_IP for an address the node already hosts
@@ -48,9 +47,7 @@ describe('PublicIpTable: updateip', () => {
 describe('embedded daemon: SET_IFACE_LINK_STATE then TAKEOVER_IP runs updateip', () => {
   // The daemon takes only interfaces this host has (as ctdbd): lo and any other one.
   const other = readdirSync('/sys/class/net').filter((n) => n !== 'lo').sort()[0]!;
-  const events: IpEvent[] = [];
-  let failNext = false;
-  let cluster: TestCluster;
+  let node: IpEventNode;
   let c: RawClient;
   const ip = (address: string) => publicIpDef.encode({ pnn: 0, addr: v4(address, 0) });
   const link = (name: string, up: boolean) => ifaceDef.encode({ name, linkState: up ? 1 : 0, references: 0 });
@@ -61,27 +58,13 @@ describe('embedded daemon: SET_IFACE_LINK_STATE then TAKEOVER_IP runs updateip',
   }
 
   beforeAll(async () => {
-    cluster = await TestCluster.create({
-      nodes: 1,
-      publicAddresses: `10.79.1.1/24 lo,${other}\n`,
-      ipEvents: {
-        run: async (e) => {
-          events.push(e);
-          if (failNext) {
-            failNext = false;
-            throw new Error('script failed');
-          }
-        },
-      },
-    });
-    const d = await cluster.startNode(0);
-    await vi.waitFor(() => expect(d.state.runState).toBe(5), { timeout: 10_000 });
-    c = await RawClient.open(cluster.socketPath(0));
+    node = await startIpEventNode(`10.79.1.1/24 lo,${other}\n`);
+    c = node.client;
   });
 
   afterAll(async () => {
     await c?.close();
-    await cluster?.destroy();
+    await node?.cluster.destroy();
   });
 
   it('the address moves to the other interface with updateip, carrying the connections; a failed updateip leaves it where it was', async () => {
@@ -91,13 +74,13 @@ describe('embedded daemon: SET_IFACE_LINK_STATE then TAKEOVER_IP runs updateip',
     expect((await c.control(Control.TCP_CLIENT, { data: connectionDef.encode(conn) })).status).toBe(0);
 
     expect((await c.control(Control.SET_IFACE_LINK_STATE, { data: link('lo', false) })).status).toBe(0);
-    failNext = true;
+    node.failNextEvent();
     expect((await c.control(Control.TAKEOVER_IP, { data: ip('10.79.1.1') })).status).toBe(-1);
     expect(await activeIface('10.79.1.1')).toBe('lo');
 
-    events.length = 0;
+    node.events.length = 0;
     expect((await c.control(Control.TAKEOVER_IP, { data: ip('10.79.1.1') })).status).toBe(0);
-    expect(events).toEqual([{
+    expect(node.events).toEqual([{
       event: 'updateip', oldIface: 'lo', iface: other, address: '10.79.1.1', prefixLength: 24,
       connections: [{ client: { address: '10.9.0.1', port: 40000 }, server: { address: '10.79.1.1', port: 445 } }],
     }]);
