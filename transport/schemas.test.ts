@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createRegistry, type MessageRegistry } from './schemas.ts';
+import type { JsonSchema } from './json-schema.ts';
 import { InvalidPayloadError, UnknownMessageTypeError, VersionMismatchError } from './errors.ts';
 import { decodeEnvelope, encodeEnvelope } from './message.ts';
 import { PayloadTooLargeError } from './errors.ts';
@@ -45,7 +46,7 @@ describe('message registry', () => {
     expect(() => createRegistry().define({ type: 'NoDots', versions: { 1: { body: {} } } })).toThrow(/type name/);
     expect(() => createRegistry().define({ type: 'a.b', versions: { 0: { body: {} } } })).toThrow(/version/);
     expect(() => createRegistry().define({ type: 'transport.ping', versions: { 1: { body: {} } } })).toThrow(/already/);
-    const bad = createRegistry().define({ type: 'a.b', versions: { 1: { body: { type: 'object', bogusKeyword: 1 } } } });
+    const bad = createRegistry().define({ type: 'a.b', versions: { 1: { body: { type: 'object', bogusKeyword: 1 } as JsonSchema } } });
     expect(() => bad.compileAll()).toThrow(/bogusKeyword/);
     expect(() => bad.validate('a.b', 1, 'body', {})).toThrow(/bogusKeyword/);
   });

@@ -1,9 +1,9 @@
-// Message-type registry: every payload is validated with ajv against the
-// schema of its type and payload version. Components define their own types
+// Message-type registry: every payload is validated against the schema of
+// its type and payload version (json-schema.ts: the JSON Schema subset the
+// types use, compiled to closures). Components define their own types
 // on a registry created with createRegistry() (which holds the core types).
 
-import { createRequire } from 'node:module';
-import type { Ajv, SchemaObject, ValidateFunction } from 'ajv';
+import { compileSchema, type JsonSchema, type Validator } from './json-schema.ts';
 import { InvalidPayloadError, UnknownMessageTypeError, VersionMismatchError, WIRE_ERROR_CODES } from './errors.ts';
 
 /** Type names: dotted lowercase words, e.g. "transport.ping", "clusterd.leader-changed". */
@@ -11,9 +11,9 @@ export const TYPE_NAME_PATTERN = '^[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)+$';
 
 export interface MessageSchemas {
   /** Body of a request or of a one-way message. */
-  body: SchemaObject;
+  body: JsonSchema;
   /** Body of the reply; absent for one-way message types. */
-  reply?: SchemaObject;
+  reply?: JsonSchema;
 }
 
 export interface MessageDefinition {
@@ -31,28 +31,11 @@ export type SchemaPart = 'body' | 'reply';
  */
 interface CompiledVersion {
   schemas: MessageSchemas;
-  body?: ValidateFunction;
-  reply?: ValidateFunction;
+  body?: Validator;
+  reply?: Validator;
 }
 
-/**
- * One Ajv for every registry in the process: a component process holds the
- * registries of its host and its transport client, which share the core
- * types; Ajv's cache (keyed by schema object) compiles a shared schema once.
- * Created, and the ajv package loaded, on first use: a process that never
- * validates a payload does not hold ajv's code. No schema has an $id, so no
- * two can collide.
- */
-let sharedAjv: Ajv | undefined;
-function ajv(): Ajv {
-  if (!sharedAjv) {
-    const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
-    sharedAjv = new AjvClass({ strict: true, allErrors: false });
-  }
-  return sharedAjv;
-}
-
-const envelopeSchema: SchemaObject = {
+const envelopeSchema: JsonSchema = {
   type: 'object',
   properties: {
     type: { type: 'string', maxLength: 128, pattern: TYPE_NAME_PATTERN },
@@ -85,8 +68,8 @@ function isEnvelope(value: unknown, known: Map<string, unknown>): value is Envel
   return keys === 2 && typeof type === 'string' && (known.has(type) || (type.length <= 128 && TYPE_NAME.test(type)));
 }
 
-/** Compiled on the first bad envelope (a good one never needs Ajv). */
-let envelopeCheck: ValidateFunction<Envelope> | undefined;
+/** Compiled on the first bad envelope (a good one passes the hand-written check). */
+let envelopeCheck: Validator | undefined;
 
 export class MessageRegistry {
   private readonly types = new Map<string, Map<number, CompiledVersion>>();
@@ -147,16 +130,16 @@ export class MessageRegistry {
     const compiled = this.compiled(type, version);
     const schema = compiled.schemas[part];
     if (!schema) throw new InvalidPayloadError(type, `${type} is a one-way message type and has no reply`);
-    const check = (compiled[part] ??= ajv().compile(schema));
-    if (!check(value)) throw new InvalidPayloadError(type, `${part}: ${ajv().errorsText(check.errors)}`);
+    const error = (compiled[part] ??= compileSchema(schema))(value);
+    if (error !== undefined) throw new InvalidPayloadError(type, `${part}: ${error}`);
   }
 
   /** Compiles every schema not compiled yet (throws on the first bad one): for tests that want all checked now. */
   compileAll(): this {
     for (const versions of this.types.values()) {
       for (const compiled of versions.values()) {
-        compiled.body ??= ajv().compile(compiled.schemas.body);
-        if (compiled.schemas.reply) compiled.reply ??= ajv().compile(compiled.schemas.reply);
+        compiled.body ??= compileSchema(compiled.schemas.body);
+        if (compiled.schemas.reply) compiled.reply ??= compileSchema(compiled.schemas.reply);
       }
     }
     return this;
@@ -164,10 +147,10 @@ export class MessageRegistry {
 
   /** Checks the {type, body} envelope shape. */
   validateEnvelope(value: unknown): asserts value is Envelope {
-    // Checked by hand first (same rules as envelopeSchema); ajv runs only to word the error.
+    // Checked by hand first (same rules as envelopeSchema); the schema runs only to word the error.
     if (isEnvelope(value, this.types)) return;
-    envelopeCheck ??= ajv().compile<Envelope>(envelopeSchema);
-    if (!envelopeCheck(value)) throw new InvalidPayloadError('', `envelope: ${ajv().errorsText(envelopeCheck.errors)}`);
+    envelopeCheck ??= compileSchema(envelopeSchema);
+    throw new InvalidPayloadError('', `envelope: ${envelopeCheck(value) ?? 'not a {type, body} object'}`);
   }
 
   private compiled(type: string, version: number): CompiledVersion {

@@ -1,4 +1,5 @@
 // The schema types components use, re-exported from the transport layer so
 // component modules import one place.
-export type { SchemaObject } from 'ajv';
+/** The JSON Schema subset message payloads use (transport/json-schema.ts). */
+export type { JsonSchema as SchemaObject } from '../../transport/json-schema.ts';
 export type { MessageDefinition, MessageSchemas } from '../../transport/schemas.ts';

@@ -2,7 +2,7 @@
 // bodies (with the JSON schemas the host registers as clusterd.heartbeat and
 // clusterd.vote, version 1) and the actions the host performs, in order.
 
-import type { SchemaObject } from 'ajv';
+import type { JsonSchema as SchemaObject } from '../../../transport/json-schema.ts';
 import type { NodeState as TransportdNodeState } from '../../../transport/discovery.ts';
 
 export interface CoreConfig {
