@@ -11,7 +11,7 @@
 //   address unanswered.
 // Medians over --runs, with the ratio ctdbd / failoverd. Needs root.
 //
-//   node scripts/bin/run-ts.mjs scripts/bench/failover-side-by-side.ts [--runs 2] [--json]
+//   node scripts/bin/run-ts.mjs scripts/bench/failover-side-by-side.ts [--runs 2] [--subnets 110-119] [--json]
 
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,11 +21,30 @@ import { median } from './real-cluster-bench.ts';
 const { values: args } = parseArgs({
   options: {
     runs: { type: 'string', default: '2' },
+    subnets: { type: 'string', default: '110-119' },
     json: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
+const USAGE = `usage: failover-side-by-side.ts [--runs N] [--subnets A-B] [--json]
+  ctdbd alone vs ctdbd + failoverd active on one 3-node netns cluster of real ctdbd 4.17 (root)
+  --runs N       rounds of every case per stage (default 2); medians over them
+  --subnets A-B  10.x.0.0/24 octets the cluster may use (default 110-119)
+  --json         samples and summary as JSON on stdout
+`;
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
 const runs = Number(args.runs);
+const subnetMatch = /^(\d+)-(\d+)$/.exec(args.subnets!);
+if (!Number.isInteger(runs) || runs < 1 || !subnetMatch) {
+  process.stderr.write(USAGE);
+  process.exit(2);
+}
+const subnetRange: [number, number] = [Number(subnetMatch[1]), Number(subnetMatch[2])];
 const NODES = [0, 1, 2];
 /** ctdbd's own isolation handling waits for its keepalive (~25 s); past this a case counts as not done. */
 const LIMIT_MS = 40_000;
@@ -150,7 +169,7 @@ async function setStage(c: FailoverdNetnsCluster, stage: Stage): Promise<void> {
 
 async function main(): Promise<void> {
   const upStarted = Date.now();
-  const c = await FailoverdNetnsCluster.up({ nodes: NODES.length, subnetRange: [110, 119], bridgeConf: FAST_BRIDGE_CONF, prefix: 'ctdb-bridge-bench-failover-' });
+  const c = await FailoverdNetnsCluster.up({ nodes: NODES.length, subnetRange, bridgeConf: FAST_BRIDGE_CONF, prefix: 'ctdb-bridge-bench-failover-' });
   const onSignal = () => { c.cluster.killAllNow(); process.exit(130); };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
