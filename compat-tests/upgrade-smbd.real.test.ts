@@ -279,6 +279,9 @@ describe('unmodified smbd through the whole upgrade (netns, real ctdbd 4.17)', (
     const rejoinSteps = rejoin.events.filter((e) => e.event === 'step').map((e) => (e.event === 'step' ? `${e.step.kind}@${e.step.node ?? 'all'}` : ''));
     const rejoinDone = rejoin.events.at(-1);
     const rejoinedMs = Date.now() - from;
+    // What the victim's addresses saw: ops in flight while they moved, and ops served by the survivors afterwards.
+    const duringTakeover = workload.between(from, from + takeoverMs).filter((r) => victimAddresses.includes(r.address));
+    const servedBySurvivors = workload.between(from + takeoverMs, restartFrom).filter((r) => victimAddresses.includes(r.address) && r.outcome === 'ok');
     await settledPlacement(new Set([0, 1, 2]), 30_000);
     await sleep(2_000);
     const to = Date.now();
@@ -293,6 +296,10 @@ describe('unmodified smbd through the whole upgrade (netns, real ctdbd 4.17)', (
       + `restarted: ctdbd OK ${ctdbdOkMs} ms, smbd serving ${smbdMs} ms later, advance --all --to 3 (${rejoinSteps.join(', ')}; exit ${rejoin.exitCode}) `
       + `${rejoinDone?.event === 'done' ? rejoinDone.elapsedMs : '?'} ms; back in stage 3 ${rejoinedMs} ms after the kill; addresses that moved ${[...moved].join(', ')}; `
       + `${summary.ops} client ops, ${summary.retried} retried (max ${summary.maxRetryMs} ms) on ${summary.addresses.join(', ') || 'none'}, ${summary.failed} failed`);
+    // eslint-disable-next-line no-console
+    console.log(`  on its addresses: ${duringTakeover.length} op(s) started before the survivors answered (${duringTakeover.map((r) => `${r.op} ${r.outcome}`).join(', ') || '-'}), `
+      + `${servedBySurvivors.length} ok op(s) served by the survivors before it came back`);
+    for (const ip of victimAddresses) expect(servedBySurvivors.some((r) => r.address === ip), `${ip} served by a survivor`).toBe(true);
     expect(rejoin.exitCode, `${rejoin.stdout}\n${rejoin.stderr}`).toBe(0);
     expect(summary.failed, describeOps(ops)).toBe(0);
     for (const a of summary.addresses) expect(moved.has(a) || victimAddresses.includes(a), `${a} retried without moving: ${describeOps(ops)}`).toBe(true);
