@@ -9,8 +9,10 @@ import { killAll } from '../scripts/local-cluster/processes.ts';
 
 /**
  * `ctdb-bridge start` (what `npm start` runs) for real: an embedded 3-node
- * cluster and three transportd child processes; every process it started
- * must be gone when it returns (--once) or after Ctrl-C.
+ * cluster brought to stage 4 (transportd on the ws uplink, clusterd and
+ * failoverd active on every node) and `upgrade status` printed; --stage 2
+ * stops at shadow. Every process it started must be gone when it returns
+ * (--once) or after Ctrl-C.
  */
 
 /** Live processes whose command line or environment mentions `dir` (ours excluded). */
@@ -52,20 +54,32 @@ describe('ctdb-bridge start', () => {
     }
   });
 
-  test('--once: brings up the cluster and transportds, prints every node\'s status, stops everything', async () => {
+  test('--once: stage 4 on every node, upgrade status printed, everything stopped', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ctdb-bridge-start-'));
     dirs.push(dir);
     const { done } = runStart(['--once', '--dir', dir]);
     const r = await done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/starting a 3-node embedded cluster/);
+    expect(r.stderr).toMatch(/cluster ready in stage 4 \(native\) after/);
     for (const pnn of [0, 1, 2]) {
-      expect(r.stdout).toMatch(new RegExp(`^transportd on node ${pnn} \\(.*\\), uplink tunnel`, 'm'));
-      expect(r.stdout).toContain(join(dir, `node.${pnn}`, 'run', 'transportd.socket'));
+      expect(r.stdout).toMatch(new RegExp(`^${pnn}\\s+4 native\\s+running\\s+running\\s+running active\\s+ws\\s`, 'm'));
     }
-    // Three tables, each with this node as self and the two others in transport state.
-    expect(r.stdout.match(/^\d\s+self\b/gm)).toHaveLength(3);
-    expect(r.stdout.match(/^\d\s+transport\b/gm)).toHaveLength(6);
+    expect(r.stdout).toMatch(/^deciding failoverd: node \d, active, shadow differences 0, off plan none, takeover lease held$/m);
+    expect(r.stdout).toMatch(/^next step: none \(every node in stage 4\)$/m);
+    expect(r.stdout).toContain(`upgrade rollback --all --to 0 --local-cluster ${dir}`);
+    expect(processesUsing(dir)).toEqual([]);
+  });
+
+  test('--stage shadow: transportd on the tunnel, failoverd in shadow, the next step planned', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ctdb-bridge-start-'));
+    dirs.push(dir);
+    const r = await runStart(['--once', '--stage', 'shadow', '--dir', dir]).done;
+    expect(r.code, r.stderr).toBe(0);
+    for (const pnn of [0, 1, 2]) {
+      expect(r.stdout).toMatch(new RegExp(`^${pnn}\\s+2 shadow\\s+running\\s+running\\s+running shadow\\s+tunnel\\s`, 'm'));
+    }
+    expect(r.stdout).toMatch(/^next step: advance --all --to 3 /m);
     expect(processesUsing(dir)).toEqual([]);
   });
 
@@ -84,8 +98,8 @@ describe('ctdb-bridge start', () => {
     const r = await done;
     expect(signalled, r.stderr).toBe(true);
     expect(r.code, r.stderr).toBe(0);
-    // Three node daemons and three transportds were running.
-    expect(runningPids.length).toBeGreaterThanOrEqual(6);
+    // Three node daemons, and on each node transportd, clusterd and failoverd, were running.
+    expect(runningPids.length).toBeGreaterThanOrEqual(12);
     expect(r.stderr).toMatch(/everything stopped/);
     expect(processesUsing(dir)).toEqual([]);
   });

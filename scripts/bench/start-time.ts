@@ -50,10 +50,10 @@ interface Run {
 
 const PHASES = {
   loaded: /: starting a /,
-  running: /: transportd running on every node/,
+  running: /: transportd (\(\w+ uplink\) )?running on every node/,
   /** Later stages (clusterd, ...) when `start` runs them; absent otherwise. */
-  components: /: clusterd running on every node/,
-  ready: /: cluster ready after/,
+  components: /: clusterd (and failoverd )?running on every node/,
+  ready: /: cluster ready (in stage \d \(\w+\) )?after/,
   stopped: /: everything stopped/,
 } as const;
 type Phase = keyof typeof PHASES;

@@ -1,32 +1,37 @@
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createLocalCluster, EmbeddedDaemonUnavailableError, type LocalCluster, type LocalClusterKind,
 } from '../../local-cluster/index.ts';
 import { killAll } from '../../local-cluster/processes.ts';
 import { BUILTIN_SERVICE, TransportClient, type TransportStatus } from '../../../transport/index.ts';
-import {
-  spawnTransportd, stopAllTransportds, transportdSocketPath, type TransportdChild,
-} from './transportd-children.ts';
-import { spawnComponent } from './component-children.ts';
-import { stopBridgeChild, type BridgeChild } from './bridge-children.ts';
 import { createRegistry } from '../../../transport/schemas.ts';
 import { CLUSTERD_SERVICE } from '../../../components/framework/services.ts';
 import { CLUSTERD_MESSAGES } from '../../../components/clusterd/messages.ts';
 import type { ClusterStatus } from '../../../components/clusterd/status.ts';
+import { localClusterBackend } from '../upgrade/backend.ts';
+import { connectAny, observe } from '../upgrade/observe.ts';
+import { plan } from '../upgrade/planner.ts';
+import { formatStatus } from '../upgrade/format.ts';
+import { STAGE_NAMES, STAGE_SERVICES, stageOf, type Stage } from '../upgrade/stages.ts';
+import { switchMode } from '../failover/operations.ts';
 
 /**
  * What `ctdb-bridge start` runs: a local cluster (embedded daemons, or real
- * ctdbd), one transportd child process per node on the tunnel uplink, and the
- * wait until every transportd sees every other one. cleanup() stops it all by
- * PID, whatever stage was reached.
+ * ctdbd) brought straight to one stage of the rolling upgrade (default 4:
+ * transportd on the ws uplink, clusterd and failoverd on every node, failover
+ * handed over), with the services the upgrade CLI's local-cluster supervisor
+ * starts (pid files in the cluster directory), so `ctdb-bridge upgrade ...
+ * --local-cluster DIR` moves the same cluster by hand. cleanup() stops it
+ * all by PID, whatever stage was reached.
  */
 
 export interface StartOptions {
   kind: LocalClusterKind;
   nodes: number;
   dir: string;
-  /** How long transportds may take to see each other. */
+  /** The stage every node is brought to. */
+  stage: Stage;
+  /** How long transportds may take to see each other, clusterds to agree, failover to be handed over. */
   discoveryTimeoutMs?: number;
   /** Progress lines for the operator. */
   say?: (line: string) => void;
@@ -39,11 +44,11 @@ export class StartInterruptedError extends Error {
   }
 }
 
+type Backend = Awaited<ReturnType<typeof localClusterBackend>>;
+
 export class StartSession {
   cluster: LocalCluster | undefined;
-  readonly children: TransportdChild[] = [];
-  /** clusterd per node. */
-  readonly components: BridgeChild[] = [];
+  private backend: Backend | undefined;
   private interrupted = false;
   private readonly say: (line: string) => void;
 
@@ -56,61 +61,89 @@ export class StartSession {
     this.interrupted = true;
   }
 
+  /** Each node's transportd socket (also where `transport status --socket` asks). */
+  get transportSockets(): string[] {
+    return this.backend ? this.backend.nodes.map((n) => this.backend!.manager.transportSocket(n.pnn)) : [];
+  }
+
   async bringUp(): Promise<void> {
     const started = Date.now();
+    const { stage } = this.opts;
     this.cluster = await this.startCluster();
+    this.backend = await localClusterBackend({ dir: this.opts.dir });
     this.checkpoint();
-    // All at once (each is a Node process start); the ones that started are kept for cleanup.
-    const spawned = await Promise.allSettled(this.cluster.nodes.map((node) => spawnTransportd({
-      pnn: node.pnn, ctdbSocket: node.socketPath, socketPath: transportdSocketPath(this.opts.dir, node.pnn),
-      logFile: join(this.opts.dir, `node.${node.pnn}`, 'transportd.log'),
-    })));
-    for (const r of spawned) if (r.status === 'fulfilled') this.children.push(r.value);
-    const failed = spawned.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    this.checkpoint();
-    this.say(`transportd running on every node (pids ${this.children.map((c) => c.pid).join(', ')}); waiting for discovery`);
-    await this.waitUntilAllSeeEachOther();
-    const clusterds = await Promise.allSettled(this.cluster.nodes.map((node) => spawnComponent({
-      component: 'clusterd', pnn: node.pnn, base: node.base, ctdbSocket: node.socketPath,
-      transportSocket: transportdSocketPath(this.opts.dir, node.pnn), logFile: join(node.base, 'clusterd.log'), logLevel: 'info',
-    })));
-    for (const r of clusterds) if (r.status === 'fulfilled') this.components.push(r.value);
-    const clusterdFailed = clusterds.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (clusterdFailed) throw clusterdFailed.reason;
-    this.checkpoint();
-    this.say(`clusterd running on every node (pids ${this.components.map((c) => c.pid).join(', ')}); waiting for a leader`);
-    await this.waitForOneLeader();
-    this.say(`cluster ready after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const want = STAGE_SERVICES[stage];
+    const pnns = this.backend.nodes.map((n) => n.pnn);
+    if (want.transportd !== null) {
+      for (const pnn of pnns) this.backend.spawner.setUplink(pnn, want.transportd);
+      await this.onEveryNode(pnns, 'transportd');
+      this.say(`transportd (${want.transportd} uplink) running on every node; waiting for discovery`);
+      await this.waitUntilAllSeeEachOther();
+    }
+    if (want.components) {
+      await Promise.all([this.onEveryNode(pnns, 'clusterd'), this.onEveryNode(pnns, 'failoverd')]);
+      this.say('clusterd and failoverd running on every node; waiting for a leader');
+      await this.waitForOneLeader();
+    }
+    if (want.failoverd === 'active') await this.handOver();
+    this.say(`cluster ready in stage ${stage} (${STAGE_NAMES[stage]}) after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+
+  /** What `ctdb-bridge upgrade status` prints for this cluster. */
+  async upgradeStatus(timeoutMs = 3000): Promise<string> {
+    const obs = await observe({ ...this.backend!.observe, timeoutMs });
+    const lowest = Math.min(...obs.nodes.map((n) => stageOf(n).stage));
+    const next = lowest >= 4 ? null : plan(obs, { direction: 'advance', target: (lowest + 1) as Stage, nodes: 'all' });
+    return formatStatus(obs, next);
   }
 
   /** transport.status of every node's transportd, in node order. */
   async statuses(timeoutMs = 3000): Promise<TransportStatus[]> {
-    return Promise.all(this.children.map((c) => queryStatus(c.socketPath, timeoutMs)));
+    return Promise.all(this.transportSockets.map((socket) => queryStatus(socket, timeoutMs)));
   }
 
   /** clusterd.status of every node's clusterd, in node order. */
   async clusterStatuses(timeoutMs = 3000): Promise<ClusterStatus[]> {
-    return Promise.all(this.children.map((c) => queryClusterStatus(c.socketPath, timeoutMs)));
+    return Promise.all(this.transportSockets.map((socket) => queryClusterStatus(socket, timeoutMs)));
   }
 
-  /** Stops every component, every transportd, then the cluster; by PID, also after a partial start. */
+  /** Stops every service (components first), then the cluster; by PID, also after a partial start. */
   async cleanup(): Promise<void> {
-    await Promise.all(this.components.map((c) => stopBridgeChild(c)));
-    await stopAllTransportds(this.children);
+    await this.backend?.manager.stopAll().catch((err: Error) => this.say(`stopping the services failed (${err.message}); killing them`));
+    const services = this.backend?.manager.pids() ?? [];
     if (!this.cluster) return;
     try {
       await this.cluster.down();
     } catch (err) {
       this.say(`orderly cluster shutdown failed (${(err as Error).message}); killing its processes`);
     }
-    const left = this.cluster.pids();
+    const left = [...services, ...this.cluster.pids()];
     if (!(await killAll(left))) throw new Error(`processes survived cleanup: ${left.join(', ')}`);
   }
 
   /** Last resort (second Ctrl-C): SIGKILL everything we started, now. */
   async killNow(): Promise<void> {
-    await killAll([...this.components.map((c) => c.pid), ...this.children.map((c) => c.pid), ...(this.cluster?.pids() ?? [])], 2000);
+    await killAll([...(this.backend?.manager.pids() ?? []), ...(this.cluster?.pids() ?? [])], 2000);
+  }
+
+  private async onEveryNode(pnns: number[], service: 'transportd' | 'clusterd' | 'failoverd'): Promise<void> {
+    // All at once (each is a Node process start); a failure still leaves the others for cleanup.
+    const started = await Promise.allSettled(pnns.map((pnn) => this.backend!.manager.start(pnn, service)));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.checkpoint();
+  }
+
+  /** Stage 3 and 4: every failoverd active, ctdbd's takeover runs held off (no address moves: same allocation). */
+  private async handOver(): Promise<void> {
+    const c = await connectAny(this.transportSockets, 3000);
+    if (!c) throw new Error('no transportd answers: cannot hand failover over');
+    try {
+      await switchMode(c, 'active', { timeoutMs: this.opts.discoveryTimeoutMs ?? 30_000, pollMs: 100, progress: (line) => this.say(`handover: ${line}`) });
+    } finally {
+      await c.close().catch(() => undefined);
+    }
+    this.checkpoint();
   }
 
   private async startCluster(): Promise<LocalCluster> {
@@ -132,7 +165,7 @@ export class StartSession {
 
   private async waitUntilAllSeeEachOther(): Promise<void> {
     const deadline = Date.now() + (this.opts.discoveryTimeoutMs ?? 30_000);
-    const want = this.children.length;
+    const want = this.transportSockets.length;
     for (;;) {
       this.checkpoint();
       const seen = await this.statuses().catch(() => []);
@@ -154,7 +187,7 @@ export class StartSession {
       this.checkpoint();
       const seen = await this.clusterStatuses().catch(() => []);
       const terms = new Set(seen.map((s) => `${s.leader}/${s.epoch}`));
-      if (seen.length === this.components.length && terms.size === 1 && seen[0].leader !== null) return;
+      if (seen.length === this.transportSockets.length && terms.size === 1 && seen[0].leader !== null) return;
       if (Date.now() > deadline) throw new Error(`clusterds did not agree on a leader (${[...terms].join(', ')})`);
       await sleep(50);
     }

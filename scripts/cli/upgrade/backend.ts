@@ -31,7 +31,10 @@ export interface LocalClusterBackendOptions {
   logLevel?: string;
 }
 
-export async function localClusterBackend(opts: LocalClusterBackendOptions): Promise<UpgradeBackend & { spawner: DetachedSpawner; nodes: LocalClusterNode[] }> {
+/** A local cluster's seams; its manager is the supervisor itself (start and cleanup use its pids and stopAll). */
+export async function localClusterBackend(opts: LocalClusterBackendOptions): Promise<UpgradeBackend & {
+  spawner: DetachedSpawner; nodes: LocalClusterNode[]; manager: LocalClusterServiceManager;
+}> {
   const file = await readClusterFile(opts.dir);
   const nodes: LocalClusterNode[] = file.nodes.map((n) => ({ pnn: n.pnn, address: n.address, base: n.base, socketPath: n.socketPath }));
   const netns = file.netns;
