@@ -9,29 +9,38 @@ import type { UpgradeEvent } from '../../scripts/cli/upgrade/format.ts';
 
 /** `ctdb-bridge upgrade ...` against a local cluster directory, as an operator runs it: a child process per command. */
 
-export interface UpgradeRun {
-  exitCode: number | null;
+export interface UpgradeRun extends CliRun {
   events: UpgradeEvent[];
-  stdout: string;
-  stderr: string;
-  /** Wall-clock time of the whole command (process start included). */
-  wallMs: number;
 }
 
 export function upgradeArgs(dir: string, args: string[]): string[] {
   return [CLI_ENTRY, 'upgrade', ...args, '--local-cluster', dir, '--transportd-poll-interval', '250'];
 }
 
-export function runUpgrade(dir: string, args: string[], timeoutMs = 90_000): Promise<UpgradeRun> {
+export interface CliRun {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  /** Wall-clock time of the whole command (process start included). */
+  wallMs: number;
+}
+
+/** `ctdb-bridge <args>` as a child process. */
+export function runCli(args: string[], timeoutMs = 90_000): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, upgradeArgs(dir, args), { timeout: timeoutMs }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI_ENTRY, ...args], { timeout: timeoutMs }, (err, stdout, stderr) => {
       const code = err ? ((err as { code?: unknown }).code as number | null ?? null) : 0;
-      const events = args.includes('--json') && (args[0] === 'advance' || args[0] === 'rollback')
-        ? stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as UpgradeEvent) : [];
-      resolve({ exitCode: typeof code === 'number' ? code : null, events, stdout, stderr, wallMs: Date.now() - started });
+      resolve({ exitCode: typeof code === 'number' ? code : null, stdout, stderr, wallMs: Date.now() - started });
     });
   });
+}
+
+export async function runUpgrade(dir: string, args: string[], timeoutMs = 90_000): Promise<UpgradeRun> {
+  const r = await runCli(upgradeArgs(dir, args).slice(1), timeoutMs);
+  const events = args.includes('--json') && (args[0] === 'advance' || args[0] === 'rollback')
+    ? r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as UpgradeEvent) : [];
+  return { ...r, events };
 }
 
 /** Starts `upgrade ...` and SIGKILLs it once `when` says so (polled); resolves with the killed PID. */

@@ -54,8 +54,8 @@ export class ClusteredSmbd {
     await Promise.all(this.cluster.nodes.map((n) => this.start(n.pnn)));
   }
 
-  /** Starts node `pnn`'s smbd and resolves once it serves the share on the node's own address. */
-  async start(pnn: number): Promise<number> {
+  /** Starts node `pnn`'s smbd and resolves once it serves the share on the node's own address (within `readyMs`). */
+  async start(pnn: number, readyMs = this.opts.readyMs ?? 20_000): Promise<number> {
     const node = this.cluster.nodes[pnn];
     const smbDir = join(node.base, 'smbd');
     for (const sub of ['private', 'lock', 'state', 'cache', 'run', 'ncalrpc', 'binddns']) await mkdir(join(smbDir, sub), { recursive: true });
@@ -66,12 +66,12 @@ export class ClusteredSmbd {
       { file: 'smbd', args: ['-F', '--no-process-group', '-s', conf], env: process.env }, { logFile });
     this.pids.set(pnn, pid);
     const own = this.target(this.cluster.netns.topology.privateAddresses[pnn]);
-    const deadline = Date.now() + (this.opts.readyMs ?? 20_000);
+    const deadline = Date.now() + readyMs;
     for (;;) {
       if (!isAlive(pid)) throw new Error(`smbd of node ${pnn} exited: ${await logTail(logFile)}\n${await logTail(join(smbDir, 'log.smbd'))}`);
       const r = await smbclient(own, 'ls', 5_000);
       if (r.ok) return pid;
-      if (Date.now() > deadline) throw new Error(`smbd of node ${pnn} not serving after ${this.opts.readyMs ?? 20_000} ms: ${r.output}`);
+      if (Date.now() > deadline) throw new Error(`smbd of node ${pnn} not serving after ${readyMs} ms: ${r.output}`);
       await sleep(200);
     }
   }

@@ -70,7 +70,7 @@ function common(cmd: Command): Command {
 function scoped(cmd: Command): Command {
   return common(cmd)
     .option('-n, --node <pnn>', 'the node(s) to move (repeat or comma-separate)', pnnList)
-    .option('--all', 'every node (needed for the cluster-wide stages 3 and 4)')
+    .option('--all', 'every node (stages 3 and 4 switch every node at once: nodes left out must stay legacy)')
     .option('--to <stage>', 'target stage, 0-4 or legacy|bridge|shadow|handover|native (default: one stage on / back)', stageArg)
     .option('--wait <ms>', 'how long each step waits for the cluster to show it', positive, 60_000);
 }

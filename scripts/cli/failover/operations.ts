@@ -53,7 +53,10 @@ async function everyFailoverd(c: TransportClient, opts: StepOptions): Promise<nu
   const cluster = await clusterStatus(c);
   const gone = cluster.nodes.filter((n) => GONE_STATES.has(n.state)).map((n) => n.pnn);
   if (gone.length > 0) opts.progress?.(`node(s) ${gone.join(', ')} gone: left out (a returning node's failoverd keeps its own mode)`);
-  const nodes = cluster.nodes.filter((n) => !GONE_STATES.has(n.state)).map((n) => n.pnn);
+  // A legacy node (no clusterd, so no failoverd) keeps no mode: its ctdbd follows the deciding failoverd's controls.
+  const legacy = cluster.nodes.filter((n) => !GONE_STATES.has(n.state) && !n.clusterd).map((n) => n.pnn);
+  if (legacy.length > 0) opts.progress?.(`node(s) ${legacy.join(', ')} legacy: their ctdbd follows failoverd's controls`);
+  const nodes = cluster.nodes.filter((n) => !GONE_STATES.has(n.state) && n.clusterd).map((n) => n.pnn);
   const silent: number[] = [];
   await Promise.all(nodes.map((pnn) => c.request(failoverd(pnn), 'failoverd.status', {}).catch(() => silent.push(pnn))));
   if (silent.length > 0) {

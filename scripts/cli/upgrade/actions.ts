@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceManager } from '../../services/service-manager.ts';
 import { switchMode } from '../failover/operations.ts';
 import { connectAny } from './observe.ts';
-import { clusterdConverged, doesFailover, type ClusterObservation } from './stages.ts';
+import { clusterdConverged, doesFailover, type ClusterObservation, type NodeObservation } from './stages.ts';
 import type { FailoverdMode } from '../../../components/framework/bridge-conf.ts';
 import type { Step } from './planner.ts';
 import type { StepRunner } from './execute.ts';
@@ -32,6 +32,10 @@ export interface ActionDeps {
   /** How long every clusterd must have heard every node before a handover (default 3000 ms). */
   settleMs?: number;
 }
+
+/** Legacy nodes (stage 0) run neither: cluster-wide steps leave them out, their ctdbd follows failoverd's controls. */
+const runsTransportd = (n: NodeObservation) => n.services.transportd !== 'stopped';
+const runsFailoverd = (n: NodeObservation) => n.services.failoverd !== 'stopped';
 
 export class StepTimeoutError extends Error {
   override name = 'StepTimeoutError';
@@ -103,11 +107,11 @@ export class UpgradeActions implements StepRunner {
       progress('ctdbd does failover while the links change');
       await this.switchFailover('shadow', progress);
     }
-    await Promise.all(before.nodes.filter((n) => n.uplink !== uplink).map(async (n) => {
+    await Promise.all(before.nodes.filter((n) => runsTransportd(n) && n.uplink !== uplink).map(async (n) => {
       await switcher.restartTransportd(n.pnn, uplink);
       progress(`node ${n.pnn}: transportd on the ${uplink} uplink`);
     }));
-    await this.until(progress, `every transportd on the ${uplink} uplink`, (o) => o.nodes.every((n) => n.uplink === uplink));
+    await this.until(progress, `every transportd on the ${uplink} uplink`, (o) => o.nodes.filter(runsTransportd).every((n) => n.uplink === uplink));
     await this.readyForHandover(progress);
     await this.switchFailover(mode, progress);
   }
@@ -122,7 +126,7 @@ export class UpgradeActions implements StepRunner {
     const settleMs = this.deps.settleMs ?? 3000;
     let since: number | undefined;
     await this.until(progress, `every clusterd hearing every node for ${settleMs} ms and the deciding failoverd agreeing with ctdbd`, (o) => {
-      const ok = clusterdConverged(o) && o.nodes.every((n) => n.failoverdMode !== null) &&
+      const ok = clusterdConverged(o) && o.nodes.filter(runsFailoverd).every((n) => n.failoverdMode !== null) &&
         o.deciding !== null && o.deciding.differences === 0 && o.deciding.offPlan.length === 0;
       since = ok ? since ?? Date.now() : undefined;
       return since !== undefined && Date.now() - since >= settleMs;

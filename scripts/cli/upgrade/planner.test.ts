@@ -47,10 +47,38 @@ describe('plan: advance', () => {
     expect(p.ok).toBe(true);
     expect(kinds(plan(clusterAt([2, 2, 2]), { direction: 'advance', target: 2, nodes: 'all' }))).toEqual([]);
   });
-  test('handover is cluster-wide: refused for one node, refused while a node lacks failoverd', () => {
-    expect(failed(plan(clusterAt([2, 2, 2]), { direction: 'advance', target: 3, nodes: [0] }))).toEqual(['cluster-scope']);
+  test('handover is cluster-wide: refused when it would switch a node left out, or while a node runs transportd without failoverd', () => {
+    const one = plan(clusterAt([2, 2, 2]), { direction: 'advance', target: 3, nodes: [0] });
+    expect(failed(one)).toEqual(['cluster-scope']);
+    expect(one.checks.find((c) => c.id === 'cluster-scope')!.detail).toMatch(/node 1 is left out \(its failoverd would go active\).*node 2/);
     const p = plan(clusterAt([2, 2, 1]), { direction: 'advance', target: 3, nodes: [0, 1] });
-    expect(failed(p)).toEqual(['cluster-scope', 'every-node-ready']);
+    expect(failed(p)).toEqual(['every-node-ready']);
+    expect(p.checks.find((c) => c.id === 'every-node-ready')!.detail).toMatch(/node\(s\) 2 in stage 1/);
+  });
+  test('a mixed cluster: nodes 0 and 1 hand over while node 2 stays legacy (its ctdbd follows failoverd)', () => {
+    const p = plan(clusterAt([2, 2, 0]), { direction: 'advance', target: 3, nodes: [0, 1] });
+    expect(kinds(p)).toEqual(['handover']);
+    expect(p.ok).toBe(true);
+    expect(p.checks.find((c) => c.id === 'cluster-scope')!.detail).toBe('the nodes left out stay as they are (legacy or already there)');
+    // Already there: nothing to do, for the two nodes or for the legacy one.
+    expect(kinds(plan(clusterAt([3, 3, 0]), { direction: 'advance', target: 3, nodes: [0, 1] }))).toEqual([]);
+    // From stage 0 straight to 3 for two nodes, the third left legacy.
+    expect(kinds(plan(clusterAt([0, 0, 0]), { direction: 'advance', target: 3, nodes: [0, 1] })))
+      .toEqual(['start-transportd@0', 'start-components@0', 'start-transportd@1', 'start-components@1', 'handover']);
+    // The legacy node joins later: it comes up in shadow and the handover switches it too.
+    const join = plan(clusterAt([3, 3, 0]), { direction: 'advance', target: 3, nodes: [2] });
+    expect(kinds(join)).toEqual(['start-transportd@2', 'start-components@2', 'handover']);
+    expect(join.ok).toBe(true);
+    // Handback for the two, the legacy node left out; one of the two alone is refused (it would switch the other).
+    expect(kinds(plan(clusterAt([3, 3, 0]), { direction: 'rollback', target: 2, nodes: [0, 1] }))).toEqual(['handback']);
+    expect(plan(clusterAt([3, 3, 0]), { direction: 'rollback', target: 2, nodes: [0, 1] }).ok).toBe(true);
+    expect(failed(plan(clusterAt([3, 3, 0]), { direction: 'rollback', target: 2, nodes: [0] }))).toEqual(['cluster-scope']);
+  });
+  test('the ws uplink is refused while a node stays legacy (it is reached only through ctdbd)', () => {
+    const p = plan(clusterAt([3, 3, 0]), { direction: 'advance', target: 4, nodes: [0, 1] });
+    expect(kinds(p)).toEqual(['uplink-ws']);
+    expect(failed(p)).toEqual(['every-node-ready']);
+    expect(p.checks.find((c) => c.id === 'every-node-ready')!.detail).toMatch(/node\(s\) 2 legacy/);
   });
   test('handover is refused while the shadow differs from ctdbd', () => {
     const obs = clusterAt([2, 2, 2]);

@@ -91,8 +91,12 @@ export function plan(obs: ClusterObservation, req: PlanRequest): Plan {
         steps.push(step('start-components', n.pnn, 1, 2));
       }
     }
-    if (target >= 3 && obs.nodes.some((n) => !doesFailover(n.failoverdMode))) steps.push(step('handover', null, 2, 3));
-    if (target >= 4 && obs.nodes.some((n) => n.uplink !== 'ws')) steps.push(step('uplink-ws', null, 3, 4));
+    // A node left in stage 0 takes no part in the cluster-wide steps: its ctdbd follows failoverd's controls.
+    const started = (kind: StepKind) => new Set(steps.filter((s) => s.kind === kind).map((s) => s.node));
+    const withFailoverd = obs.nodes.filter((n) => n.services.failoverd !== 'stopped' || started('start-components').has(n.pnn));
+    const withTransportd = obs.nodes.filter((n) => n.services.transportd !== 'stopped' || started('start-transportd').has(n.pnn));
+    if (target >= 3 && withFailoverd.some((n) => !doesFailover(n.failoverdMode))) steps.push(step('handover', null, 2, 3));
+    if (target >= 4 && withTransportd.some((n) => n.uplink !== 'ws')) steps.push(step('uplink-ws', null, 3, 4));
   } else {
     if (target < 4 && obs.nodes.some((n) => n.uplink === 'ws')) steps.push(step('uplink-tunnel', null, 4, 3));
     // An uplink step ends with failoverd active (stages 3 and 4), so below 3 a handback follows it.

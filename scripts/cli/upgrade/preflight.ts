@@ -1,12 +1,13 @@
 // The checks a plan must pass before anything is touched: every node
 // reachable, versions compatible, nobody unhealthy, nothing left half-done
 // by an earlier run outside what this run finishes or undoes, no shadow
-// differences before a handover, cluster-wide steps only with --all, and
+// differences before a handover, nodes left out of a cluster-wide step
+// left as they are (legacy or already there), and
 // a service manager that can switch uplinks for stage 4. Pure.
 
 import { NodeFlag } from '../../../legacy/protocol/constants.ts';
-import { doesFailover, stageOf, type ClusterObservation } from './stages.ts';
-import { CLUSTER_STEPS, type Direction, type Step } from './planner.ts';
+import { doesFailover, stageOf, type ClusterObservation, type NodeObservation } from './stages.ts';
+import { CLUSTER_STEPS, type Direction, type Step, type StepKind } from './planner.ts';
 
 export type CheckId = 'reachable' | 'healthy' | 'versions' | 'half-done' | 'cluster-scope' | 'every-node-ready' | 'shadow-differences' | 'uplink-switch';
 
@@ -90,22 +91,59 @@ function halfDone(obs: ClusterObservation, scope: PreflightScope, steps: Step[])
   return check('half-done', bad, 'nothing left half-done outside this run');
 }
 
-function clusterScope(scope: PreflightScope, steps: Step[]): Check {
-  const wide = [...new Set(steps.filter((s) => CLUSTER_STEPS.has(s.kind)).map((s) => s.kind))];
-  const bad = wide.length > 0 && !scope.all
-    ? [`${wide.join(', ')} switch${wide.length === 1 ? 'es' : ''} every node at once (stages 3 and 4 are cluster-wide): use --all`]
-    : [];
-  return check('cluster-scope', bad, wide.length > 0 ? 'cluster-wide steps with --all' : 'no cluster-wide step');
+/** Why a cluster-wide step would change node `n` too (null: it leaves it as it is). */
+function changedBy(kind: StepKind, n: NodeObservation): string | null {
+  const failoverd = n.services.failoverd !== 'stopped';
+  switch (kind) {
+    case 'handover': return failoverd && !doesFailover(n.failoverdMode) ? 'its failoverd would go active' : null;
+    case 'handback': return failoverd && n.failoverdMode !== 'shadow' ? 'its failoverd would go back to shadow' : null;
+    case 'uplink-ws':
+    case 'uplink-tunnel': {
+      const uplink = kind === 'uplink-ws' ? 'ws' : 'tunnel';
+      return n.services.transportd !== 'stopped' && n.uplink !== uplink ? `its transportd would move to the ${uplink} uplink` : null;
+    }
+    default: return null;
+  }
 }
 
-/** After this run's node steps, is every node at stage 2 or more (failoverd everywhere)? */
+/**
+ * Cluster-wide steps switch every node that runs our services at once. A
+ * node the request leaves out must be one they leave as it is: legacy
+ * (stage 0, its ctdbd follows failoverd's controls) or already there.
+ */
+function clusterScope(obs: ClusterObservation, scope: PreflightScope, steps: Step[]): Check {
+  const wide = [...new Set(steps.filter((s) => CLUSTER_STEPS.has(s.kind)).map((s) => s.kind))];
+  const bad: string[] = [];
+  for (const n of obs.nodes.filter((x) => !scope.nodes.includes(x.pnn))) {
+    const why = wide.map((k) => changedBy(k, n)).filter((w): w is string => w !== null);
+    if (why.length > 0) bad.push(`${wide.join(', ')} switch${wide.length === 1 ? 'es' : ''} every node at once and node ${n.pnn} is left out (${why.join(', ')}): add it to --node or use --all`);
+  }
+  return check('cluster-scope', bad, wide.length === 0 ? 'no cluster-wide step'
+    : scope.all ? 'cluster-wide steps with --all' : 'the nodes left out stay as they are (legacy or already there)');
+}
+
+/**
+ * After this run's node steps: a handover needs failoverd on every node that
+ * runs transportd (a legacy node, without either, is driven through its
+ * ctdbd); the ws uplink needs transportd on every node (a legacy node is
+ * known to the others only through ctdbd, over the tunnel).
+ */
 function everyNodeReady(obs: ClusterObservation, steps: Step[]): Check {
-  if (!steps.some((s) => s.kind === 'handover')) return check('every-node-ready', [], 'no handover in this run');
-  const started = new Set(steps.filter((s) => s.kind === 'start-components').map((s) => s.node));
-  const missing = obs.nodes.filter((n) => stageOf(n).stage < 2 && !started.has(n.pnn)).map((n) => n.pnn);
-  return check('every-node-ready', missing.length > 0
-    ? [`handover needs failoverd on every node; node(s) ${list(missing)} below stage 2 (advance --all)`] : [],
-  'every node runs failoverd by the handover');
+  const kinds = new Set(steps.map((s) => s.kind));
+  if (!kinds.has('handover') && !kinds.has('uplink-ws')) return check('every-node-ready', [], 'no handover or ws uplink in this run');
+  const started = (kind: StepKind) => new Set(steps.filter((s) => s.kind === kind).map((s) => s.node));
+  const bad: string[] = [];
+  if (kinds.has('handover')) {
+    const transportdOnly = obs.nodes.filter((n) => stageOf(n).stage === 1 && !started('start-components').has(n.pnn)).map((n) => n.pnn);
+    if (transportdOnly.length > 0) {
+      bad.push(`handover needs failoverd on every node running transportd; node(s) ${list(transportdOnly)} in stage 1: advance them to 2 in this run or roll them back to 0`);
+    }
+  }
+  if (kinds.has('uplink-ws')) {
+    const legacy = obs.nodes.filter((n) => n.services.transportd === 'stopped' && !started('start-transportd').has(n.pnn)).map((n) => n.pnn);
+    if (legacy.length > 0) bad.push(`the ws uplink needs transportd on every node; node(s) ${list(legacy)} legacy (reached only through ctdbd): include them or stay in stage 3`);
+  }
+  return check('every-node-ready', bad, 'every node runs failoverd by the handover, or stays legacy');
 }
 
 function shadowDifferences(obs: ClusterObservation, steps: Step[]): Check {
@@ -131,7 +169,7 @@ function uplinkSwitch(obs: ClusterObservation, steps: Step[]): Check {
 
 export function preflight(obs: ClusterObservation, scope: PreflightScope, steps: Step[]): Check[] {
   return [
-    reachable(obs, steps), healthy(obs, scope), versions(obs), halfDone(obs, scope, steps), clusterScope(scope, steps),
+    reachable(obs, steps), healthy(obs, scope), versions(obs), halfDone(obs, scope, steps), clusterScope(obs, scope, steps),
     everyNodeReady(obs, steps), shadowDifferences(obs, steps), uplinkSwitch(obs, steps),
   ];
 }
