@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Discovery, type HelloBody } from './discovery.ts';
-import { LOG_BURST, LOG_INTERVAL_MS } from './log-limiter.ts';
+import { LOG_BURST, LOG_INTERVAL_MS } from '../legacy/common/log-limiter.ts';
 import { MAX_HELLO_SERVICES, MAX_NODES } from './schemas.ts';
 import { createLogger, silentLogger } from '../legacy/common/log.ts';
 

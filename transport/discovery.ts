@@ -10,7 +10,7 @@
 
 import type { Logger } from 'pino';
 import { MAX_HELLO_SERVICES, MAX_NODES, type NODE_STATES } from './schemas.ts';
-import { LimitedLog } from './log-limiter.ts';
+import { LimitedLog } from '../legacy/common/log-limiter.ts';
 
 export type NodeState = (typeof NODE_STATES)[number];
 

@@ -23,7 +23,7 @@ import { decodePacket, encodePacketAt, type Packet } from './packet.ts';
 import { inProcessLinkPair, socketLink, type PacketLink } from './link.ts';
 import { DEFAULT_MAX_LOCAL_CONNECTIONS, closeUnixSocket, listenUnixSocket } from './local-socket.ts';
 import { MAX_HELLO_SERVICES, createRegistry, type MessageRegistry } from './schemas.ts';
-import { LimitedLog } from './log-limiter.ts';
+import { LimitedLog } from '../legacy/common/log-limiter.ts';
 import { TransportClient, type TransportClientOptions } from './api.ts';
 import { SOFTWARE_VERSION } from './version.ts';
 import type { Uplink } from './uplinks/uplink.ts';

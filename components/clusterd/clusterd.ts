@@ -9,7 +9,7 @@ import { resolveSocketPath } from '../../legacy/client/socket-path.ts';
 import { BUILTIN_SERVICE, LOCAL_NODE, type Endpoint } from '../../transport/endpoint.ts';
 import type { IncomingContext } from '../../transport/dispatcher.ts';
 import type { TransportStatus } from '../../transport/builtin-service.ts';
-import { LimitedLog } from '../../transport/log-limiter.ts';
+import { LimitedLog } from '../../legacy/common/log-limiter.ts';
 import type { ComponentContext, ComponentDefinition, ComponentInstance } from '../framework/component.ts';
 import { CLUSTERD_SERVICE } from '../framework/services.ts';
 import type { ClusterdMode } from '../framework/bridge-conf.ts';

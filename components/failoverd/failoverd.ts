@@ -11,7 +11,7 @@
 //   (run-backoff.ts) instead of repeating at every check.
 
 import type { Logger } from 'pino';
-import { LimitedLog } from '../../transport/log-limiter.ts';
+import { LimitedLog } from '../../legacy/common/log-limiter.ts';
 import { NodeFlag } from '../../legacy/protocol/constants.ts';
 import type { ComponentContext, ComponentDefinition, ComponentInstance } from '../framework/component.ts';
 import { performsTakeoverRuns, type FailoverdMode } from '../framework/bridge-conf.ts';

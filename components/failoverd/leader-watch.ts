@@ -6,7 +6,7 @@
 
 import type { Logger } from 'pino';
 import { LOCAL_NODE, type Endpoint } from '../../transport/endpoint.ts';
-import { LimitedLog } from '../../transport/log-limiter.ts';
+import { LimitedLog } from '../../legacy/common/log-limiter.ts';
 import type { ComponentTimers, ComponentTransport, IncomingContext } from '../framework/component.ts';
 import { CLUSTERD_SERVICE } from '../framework/services.ts';
 import type { ClusterEvent, ClusterStatus } from '../clusterd/status.ts';

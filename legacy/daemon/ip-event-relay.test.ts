@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../common/log.ts';
+import { LOG_BURST } from '../common/log-limiter.ts';
 import { Control } from '../protocol/controls.ts';
 import { BridgeSrvid } from '../protocol/srvid.ts';
 import { publicIpDef } from '../protocol/types/public-ip.ts';
@@ -36,6 +37,19 @@ describe('IpEventRelay', () => {
     expect(h.sent).toEqual([{ dest: 3, srvid: BridgeSrvid.IP_EVENT, json: { id: 1, ...takeip } }]);
     h.answer('not json');
     h.answer({ id: 99, ok: true });
+    h.answer({ id: 1, ok: true });
+    await expect(done).resolves.toBeUndefined();
+  });
+
+  it('a flood of stray answers is logged LOG_BURST times per window, not once each', async () => {
+    const h = fakeHost(true);
+    const warn = vi.spyOn(h.host.log, 'warn');
+    const relay = new IpEventRelay(h.host);
+    for (let i = 0; i < 500; i++) h.answer({ id: 1000 + i, ok: true });
+    h.answer('not json');
+    expect(warn).toHaveBeenCalledTimes(LOG_BURST);
+    // A real answer still goes through.
+    const done = relay.run(takeip);
     h.answer({ id: 1, ok: true });
     await expect(done).resolves.toBeUndefined();
   });

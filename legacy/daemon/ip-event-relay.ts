@@ -1,4 +1,5 @@
 import type { Logger } from '../common/log.ts';
+import { LimitedLog } from '../common/log-limiter.ts';
 import { BridgeSrvid } from '../protocol/srvid.ts';
 import type { IpEvent, IpEventRunner } from './ip-events.ts';
 
@@ -39,8 +40,11 @@ interface Waiting {
 export class IpEventRelay implements IpEventRunner {
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
+  /** Any local client can send to IP_EVENT_DONE: its stray answers must not flood the log. */
+  private readonly complaints: LimitedLog;
 
   constructor(private readonly host: RelayHost, private readonly timeoutMs = IP_EVENT_TIMEOUT_MS) {
+    this.complaints = new LimitedLog(host.log);
     host.onMessage(BridgeSrvid.IP_EVENT_DONE, (data) => this.onAnswer(data));
   }
 
@@ -70,7 +74,7 @@ export class IpEventRelay implements IpEventRunner {
     const answer = parseAnswer(data);
     const w = answer && this.waiting.get(answer.id);
     if (!answer || !w) {
-      this.host.log.warn({ bytes: data.length, answer }, 'ip event answer that nobody waits for: ignored');
+      this.complaints.warn('stray-answer', { bytes: data.length, answer }, 'ip event answer that nobody waits for: ignored');
       return;
     }
     this.waiting.delete(answer.id);

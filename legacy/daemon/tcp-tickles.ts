@@ -1,4 +1,5 @@
 import type { Logger } from '../common/log.ts';
+import { LimitedLog } from '../common/log-limiter.ts';
 import { Control } from '../protocol/controls.ts';
 import { connectionDef, tickleListDef, type Connection, type TickleList } from '../protocol/types/public-ip.ts';
 import type { SockAddr } from '../protocol/types/sock-addr.ts';
@@ -42,18 +43,18 @@ export type TcpClientOutcome =
   | 'not-hosted';
 
 const LOOPBACK = /^127\./;
-const COMPLAINT_LOG_MS = 10_000;
 
 export class TickleTracker {
   readonly table: ConnectionTable;
   private timer: NodeJS.Timeout | undefined;
   /** Refused additions (the bound was hit), for status and tests. */
   refused = 0;
-  /** Per kind of complaint: one line per COMPLAINT_LOG_MS (a flooding client must not flood the log). */
-  private readonly complaints = new Map<string, { loggedAt: number; unlogged: number }>();
+  /** One line per kind of complaint per window (a flooding client must not flood the log). */
+  private readonly complaints: LimitedLog;
 
   constructor(private readonly host: TickleHost, maxPerAddress = MAX_CONNECTIONS_PER_ADDRESS) {
     this.table = new ConnectionTable(maxPerAddress);
+    this.complaints = new LimitedLog(host.log, { burst: 1 });
   }
 
   start(): void {
@@ -78,13 +79,13 @@ export class TickleTracker {
     const hosted = this.host.hosts(c.dst.address);
     if (hosted === undefined) {
       if (!LOOPBACK.test(c.dst.address)) {
-        this.complain('not-public', { client: `${c.src.address}:${c.src.port}`, address: c.dst.address, clientId },
+        this.complaints.warn('not-public', { client: `${c.src.address}:${c.src.port}`, address: c.dst.address, clientId },
           'tcp client for an address that is not a public address: not tracked');
       }
       return 'not-public';
     }
     if (!hosted) {
-      this.complain('not-hosted', { address: c.dst.address, clientId }, 'tcp client for a public IP this node does not host: failing it');
+      this.complaints.warn('not-hosted', { address: c.dst.address, clientId }, 'tcp client for a public IP this node does not host: failing it');
       return 'not-hosted';
     }
     try {
@@ -191,21 +192,6 @@ export class TickleTracker {
   private refuse(err: unknown, fields: Record<string, unknown>): void {
     if (!(err instanceof TickleLimitError)) throw err;
     this.refused++;
-    this.complain('limit', { ...fields, address: err.address, limit: err.limit }, 'tcp connection not tracked: too many for this public address');
-  }
-
-  /** A warn line, unless this kind had one in the last COMPLAINT_LOG_MS; the next line says how many were left out. */
-  private complain(kind: 'limit' | 'not-public' | 'not-hosted', fields: Record<string, unknown>, msg: string): void {
-    const now = Date.now();
-    let c = this.complaints.get(kind);
-    if (!c) this.complaints.set(kind, (c = { loggedAt: -Infinity, unlogged: 0 }));
-    if (now - c.loggedAt < COMPLAINT_LOG_MS) {
-      c.unlogged++;
-      return;
-    }
-    const suppressed = c.unlogged;
-    c.loggedAt = now;
-    c.unlogged = 0;
-    this.host.log.warn(suppressed ? { ...fields, suppressed } : fields, msg);
+    this.complaints.warn('limit', { ...fields, address: err.address, limit: err.limit }, 'tcp connection not tracked: too many for this public address');
   }
 }
