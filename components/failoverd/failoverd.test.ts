@@ -166,10 +166,11 @@ class FakeTransport implements ComponentTransport {
   }
 }
 
-/** Intervals never fire; timeouts wait in `pending` until the test fires them. */
+/** Intervals never fire (`intervals`: the live ones' periods); timeouts wait in `pending` until the test fires them. */
 function fakeTimers() {
   const clock = { now: 0 };
   const pending = new Map<number, { fn: () => void; due: number }>();
+  const intervals = new Map<number, number>();
   let next = 1;
   const timers: ComponentTimers = {
     setTimeout: (fn: () => void, ms: number) => {
@@ -177,7 +178,11 @@ function fakeTimers() {
       return next++;
     },
     clearTimeout: (id: unknown) => void pending.delete(id as number),
-    setInterval: () => 0, clearInterval: () => undefined,
+    setInterval: (_fn: () => void, ms: number) => {
+      intervals.set(next, ms);
+      return next++;
+    },
+    clearInterval: (id: unknown) => void intervals.delete(id as number),
     now: () => clock.now,
   };
   const fire = () => {
@@ -194,7 +199,7 @@ function fakeTimers() {
     first[1].fn();
     return true;
   };
-  return { clock, timers, fire, fireNext, pending };
+  return { clock, timers, fire, fireNext, pending, intervals };
 }
 
 /** A logger at info whose lines land in `lines` (parsed). */
@@ -230,7 +235,7 @@ describe('failoverd', () => {
       mode, nodes: [0, 1, 2], checkIntervalMs: opts.checkIntervalMs ?? 1000, takeoverLeaseMs: 15_000, settleMs: 2000, quorumLossMs: 1000, stateDir,
     };
     const transport = new FakeTransport(node);
-    const { clock, timers, fire, fireNext, pending } = fakeTimers();
+    const { clock, timers, fire, fireNext, pending, intervals } = fakeTimers();
     const ctdb = new FakeCtdb(IPS);
     ctdb.self = node;
     ctdb.now = () => clock.now;
@@ -241,7 +246,7 @@ describe('failoverd', () => {
     f.activate();
     await new Promise((r) => setImmediate(r)); // the first clusterd subscription answers
     const check = () => transport.call<FailoverStatus>('failoverd.check');
-    return { f, transport, clock, ctdb, check, stateDir, fire, fireNext, pending };
+    return { f, transport, clock, ctdb, check, stateDir, fire, fireNext, pending, intervals, config };
   }
 
   test('shadow: counts a difference only once it outlasts the settle time, and moves nothing', async () => {
@@ -361,6 +366,20 @@ describe('failoverd', () => {
     ctdb.flags.set(2, 0);
     await check();
     expect(said(/^takeover run failed$/).at(-1)).toEqual(expect.objectContaining({ error: 'releaseip event failed', retryInMs: 200 }));
+  });
+
+  test('a reload applies the new check interval to the check timer and to the run back-off', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { f, ctdb, check, intervals, config } = await start('active', 0, { logger: capturingLogger(lines) });
+    const others = [...intervals.values()].filter((ms) => ms !== 1000); // the leader watch's own
+    expect([...intervals.values()].sort()).toEqual([...others, 1000].sort());
+    await f.reconfigure({ ...config, checkIntervalMs: 300 });
+    expect([...intervals.values()].sort()).toEqual([...others, 300].sort());
+    await check();
+    ctdb.runError = 'takeip event failed';
+    ctdb.flags.set(1, NodeFlag.DISCONNECTED);
+    await check();
+    expect(lines.filter((l) => l.msg === 'takeover run failed')).toEqual([expect.objectContaining({ retryInMs: 300 })]);
   });
 
   test('fenced: leadership that changed before the run stops it', async () => {

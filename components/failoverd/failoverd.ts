@@ -206,8 +206,15 @@ export class Failoverd implements ComponentInstance<FailoverdConfig> {
 
   async reconfigure(config: FailoverdConfig): Promise<void> {
     const mode = config.mode;
+    const previous = this.config;
     this.config = { ...config, mode: this.config.mode };
     this.quorum.setLossMs(config.quorumLossMs);
+    this.shadow.settleMs = config.settleMs;
+    this.backoff.baseMs = config.checkIntervalMs;
+    if (config.checkIntervalMs !== previous.checkIntervalMs && this.checkTimer !== undefined) {
+      this.ctx.timers.clearInterval(this.checkTimer);
+      this.checkTimer = this.ctx.timers.setInterval(() => this.schedule('interval'), config.checkIntervalMs);
+    }
     await this.setMode(mode, 'configuration reloaded');
   }
 

@@ -35,7 +35,8 @@ export class RunBackoff {
   private retryAt = 0;
   private loggedAt = 0;
 
-  constructor(private readonly baseMs: number, private readonly capMs = RUN_BACKOFF_CAP_MS) {}
+  /** `baseMs`: the first wait (the check interval; a reload may change it for the next failure on). */
+  constructor(public baseMs: number, private readonly capMs = RUN_BACKOFF_CAP_MS) {}
 
   /** How long a run for `input` must still wait (0: it may run now). */
   waitMs(now: number, input: string): number {

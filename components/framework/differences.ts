@@ -19,7 +19,8 @@ export class DifferenceCounter {
   /** The differences that have lasted at least settleMs. */
   current: Difference[] = [];
 
-  constructor(private readonly settleMs = 0) {}
+  /** `settleMs` may change at any time (a configuration reload): it applies from the next update. */
+  constructor(public settleMs = 0) {}
 
   /** Returns the differences counted by this update. */
   update(diffs: Difference[], now = 0): Difference[] {
