@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isAlive, signal, waitForExit } from '../local-cluster/processes.ts';
 import type { LocalClusterNode } from '../local-cluster/types.ts';
 import {
-  LocalClusterServiceManager, UnknownNodeError, type DrainRunner, type ServiceSpawner, type SupervisedChild,
+  LocalClusterServiceManager, ServiceStopError, UnknownNodeError, type DrainRunner, type ServiceSpawner, type SupervisedChild,
 } from './local-cluster-service-manager.ts';
 import type { BridgeService } from './services.ts';
 
@@ -18,6 +18,8 @@ const started: number[] = [];
 /** Stands in for the daemons with real processes (`sleep`), so PIDs, exits and stops are real. */
 class SleepSpawner implements ServiceSpawner {
   readonly events: string[] = [];
+  /** Services whose stop fails (a child that does not exit). */
+  readonly stuck = new Set<string>();
   async spawn(node: LocalClusterNode, service: BridgeService, transportSocket: string): Promise<SupervisedChild> {
     const proc = spawn('sleep', ['60'], { stdio: 'ignore' });
     started.push(proc.pid!);
@@ -27,6 +29,7 @@ class SleepSpawner implements ServiceSpawner {
       exit: () => (proc.exitCode === null && proc.signalCode === null ? undefined : `exited with ${proc.signalCode ?? proc.exitCode}`),
       stop: async () => {
         this.events.push(`stop ${node.pnn} ${service}`);
+        if (this.stuck.has(`${node.pnn} ${service}`)) throw new Error('still alive after SIGKILL');
         signal(proc.pid!, 'SIGTERM');
         await waitForExit([proc.pid!], 2000);
       },
@@ -60,6 +63,18 @@ describe('LocalClusterServiceManager', () => {
     expect(m.pids()).toEqual([]);
     expect(started.every((pid) => !isAlive(pid))).toBe(true);
     expect(spawner.events.slice(3)).toEqual(['stop 1 failoverd', 'stop 1 clusterd', 'stop 1 transportd']);
+  });
+
+  it('a service that does not stop is named in the error (node, service, pid)', async () => {
+    const spawner = new SleepSpawner();
+    const m = new LocalClusterServiceManager({ cluster, spawner, drain: false });
+    await m.start(1, 'clusterd');
+    spawner.stuck.add('1 clusterd');
+    const pid = (await m.status(1, 'clusterd')).pid!;
+    const err = await m.stopAll().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServiceStopError);
+    expect((err as Error).message).toBe(`node 1: clusterd (pid ${pid}) did not stop: still alive after SIGKILL`);
+    expect(m.pids()).toContain(pid); // still tracked: the caller kills it by PID
   });
 
   it('stopping failoverd drains its node first; a failed drain is reported and the stop still happens', async () => {

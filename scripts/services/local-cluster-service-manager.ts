@@ -41,6 +41,14 @@ export class UnknownNodeError extends Error {
   }
 }
 
+/** A service that did not stop (stopAll's caller kills what is left by PID and says which). */
+export class ServiceStopError extends Error {
+  override name = 'ServiceStopError';
+  constructor(readonly service: BridgeService, readonly pnn: number, readonly pid: number, cause: Error) {
+    super(`node ${pnn}: ${service} (pid ${pid}) did not stop: ${cause.message}`, { cause });
+  }
+}
+
 export interface LocalClusterServiceManagerOptions {
   cluster: { readonly dir: string; readonly nodes: readonly LocalClusterNode[] };
   /** Default: real child processes (scripts/cli/start/*-children.ts), logs in each node's directory. */
@@ -115,7 +123,9 @@ export class LocalClusterServiceManager implements ServiceManager {
         await drain(pnn, this.transportSocket(pnn)).catch((err: Error) =>
           this.opts.warn?.(`node ${pnn}: drain before stopping ${service} failed, stopping anyway: ${err.message}`));
       }
-      await child.stop();
+      await child.stop().catch((err: Error) => {
+        throw new ServiceStopError(service, pnn, child.pid, err);
+      });
       this.children.delete(key(pnn, service));
     });
   }
