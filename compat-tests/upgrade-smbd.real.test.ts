@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -331,7 +330,9 @@ describe('unmodified smbd through the whole upgrade (netns, real ctdbd 4.17)', (
     const ctdbdOk = cluster.startNode(victim).then(() => Date.now() - restartFrom);
     // smbd comes up with ctdbd, before the node is OK and takes addresses back, as ctdbd's 50.samba startup event starts it
     // on a production node (started after OK, it would miss the addresses failed back to it for a second or two).
-    await eventually(() => existsSync(cluster.nodes[victim].socketPath) || undefined, 30_000, `node ${victim}'s ctdbd socket`);
+    // (The killed ctdbd's socket file is still there: wait for the new one to answer, not for the file.)
+    await eventually(async () => (await cluster.ctdb(victim, ['pnn'], { timeoutMs: 2_000 })).exitCode === 0 || undefined,
+      30_000, `node ${victim}'s new ctdbd answering`);
     const [ctdbdOkMs, smbdMs] = await Promise.all([ctdbdOk, smbd.start(victim, 60_000).then(() => Date.now() - restartFrom)]);
     const rejoin = await runUpgrade(dir, ['advance', '--all', '--to', '3', '--json']);
     const rejoinSteps = rejoin.events.filter((e) => e.event === 'step').map((e) => (e.event === 'step' ? `${e.step.kind}@${e.step.node ?? 'all'}` : ''));
