@@ -225,6 +225,23 @@ describe('unmodified smbd through the whole upgrade (netns, real ctdbd 4.17)', (
     await step('1->2 node 2', ['advance', '--node', '2', '--to', '2'], [2, 2, 2]);
   }, 240_000);
 
+  /** Ends a measured window: stops the samplers, and what the workload did from `from` until now. */
+  async function closeWindow(from: number, moves: () => Promise<Set<string>>, polling: () => Promise<string[]>) {
+    const to = Date.now();
+    const moved = await moves();
+    const statusProblems = await polling();
+    await workload.recordedUntil(to);
+    const ops = workload.between(from, to);
+    return { ops, summary: summarise(ops), moved, statusProblems };
+  }
+
+  /** No operation failed; retries only on addresses that moved, each succeeding within RETRY_LIMIT_MS. */
+  function expectRetriesOnlyWhereMoved(ops: SmbOpRecord[], summary: SmbOpSummary, moved: Set<string>): void {
+    expect(summary.failed, describeOps(ops)).toBe(0);
+    for (const a of summary.addresses) expect(moved.has(a), `${a} retried without moving: ${describeOps(ops)}`).toBe(true);
+    expect(summary.maxRetryMs, describeOps(ops)).toBeLessThanOrEqual(RETRY_LIMIT_MS);
+  }
+
   /** `ctdb-bridge failover ...` through node `pnn`'s transportd; its JSON answer. */
   async function failoverCli(pnn: number, args: string[]): Promise<unknown> {
     const r = await runCli(['failover', ...args, '--json', '--socket', transportdSocketPath(dir, pnn)]);
@@ -245,22 +262,14 @@ describe('unmodified smbd through the whole upgrade (netns, real ctdbd 4.17)', (
     const cliMs = Date.now() - started;
     await settled();
     await sleep(1_000);
-    const to = Date.now();
-    const moved = await moves();
-    const statusProblems = await polling();
-    await workload.recordedUntil(to);
-    const ops = workload.between(from, to);
-    const summary = summarise(ops);
+    const { ops, summary, moved, statusProblems } = await closeWindow(from, moves, polling);
     transitions.push({ label, cliMs, summary });
     // eslint-disable-next-line no-console
     console.log(`${label}: ${cliMs} ms, moved ${result.moved.map((m) => `${m.ip} ${m.from}->${m.to}`).join(', ') || 'nothing'}; ${summary.ops} client ops, `
       + `${summary.retried} retried (max ${summary.maxRetryMs} ms) on ${summary.addresses.join(', ') || 'none'}, ${summary.failed} failed`);
     expect(result.moved.length, `${label}: addresses moved`).toBeGreaterThan(0);
     expect(statusProblems, `${label}: ctdb status while the step ran`).toEqual([]);
-    expect(summary.failed, describeOps(ops)).toBe(0);
-    const movedIps = new Set([...moved, ...result.moved.map((m) => m.ip)]);
-    for (const a of summary.addresses) expect(movedIps.has(a), `${a} retried without moving: ${describeOps(ops)}`).toBe(true);
-    expect(summary.maxRetryMs, describeOps(ops)).toBeLessThanOrEqual(RETRY_LIMIT_MS);
+    expectRetriesOnlyWhereMoved(ops, summary, new Set([...moved, ...result.moved.map((m) => m.ip)]));
     await ctdbStatusEverywhere(label, true);
   }
 
@@ -343,12 +352,7 @@ describe('unmodified smbd through the whole upgrade (netns, real ctdbd 4.17)', (
     const servedBySurvivors = workload.between(from + takeoverMs, restartFrom).filter((r) => victimAddresses.includes(r.address) && r.outcome === 'ok');
     await settledPlacement(new Set([0, 1, 2]), 30_000);
     await sleep(2_000);
-    const to = Date.now();
-    const moved = await moves();
-    const statusProblems = await polling();
-    await workload.recordedUntil(to);
-    const ops = workload.between(from, to);
-    const summary = summarise(ops);
+    const { ops, summary, moved, statusProblems } = await closeWindow(from, moves, polling);
     transitions.push({ label: `kill -9 node ${victim} in stage 3 .. rejoined`, cliMs: rejoinedMs, summary });
     // eslint-disable-next-line no-console
     console.log(`kill -9 of node ${victim} in stage 3: its addresses ${victimAddresses.join(', ')} answered by survivors after ${takeoverMs} ms; `
@@ -360,9 +364,7 @@ describe('unmodified smbd through the whole upgrade (netns, real ctdbd 4.17)', (
       + `${servedBySurvivors.length} ok op(s) served by the survivors before it came back`);
     for (const ip of victimAddresses) expect(servedBySurvivors.some((r) => r.address === ip), `${ip} served by a survivor`).toBe(true);
     expect(rejoin.exitCode, `${rejoin.stdout}\n${rejoin.stderr}`).toBe(0);
-    expect(summary.failed, describeOps(ops)).toBe(0);
-    for (const a of summary.addresses) expect(moved.has(a) || victimAddresses.includes(a), `${a} retried without moving: ${describeOps(ops)}`).toBe(true);
-    expect(summary.maxRetryMs, describeOps(ops)).toBeLessThanOrEqual(RETRY_LIMIT_MS);
+    expectRetriesOnlyWhereMoved(ops, summary, new Set([...moved, ...victimAddresses]));
     // Debian's ctdb answered on the nodes alive at each moment (the victim's socket is gone while it is down).
     expect(statusProblems.filter((p) => !p.includes(`node ${victim}`)), 'ctdb status on the living nodes').toEqual([]);
     expect(await stages()).toEqual([3, 3, 3]);
