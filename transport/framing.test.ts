@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { FrameReader, type FrameEvent } from './framing.ts';
 import { Flag, HEADER_SIZE, Offset, type TransportHeader } from './header.ts';
 import { TransportDecodeError } from './errors.ts';
-import { encodePacket, type Packet } from './packet.ts';
+import { PACKET_ROOM, encodePacket, encodePacketAt, type Packet } from './packet.ts';
 import { arbHeader } from './testing/arbitraries.ts';
 
 function packet(requestId: number, body: string): Packet {
@@ -59,6 +59,23 @@ describe('FrameReader', () => {
         }
         expect(decoded(events)).toEqual(ps);
       }), { numRuns: 300 });
+  });
+
+  it('a payload gathered from several chunks keeps room in front: forwarding writes its headers in place', () => {
+    const big = packet(5, 'b'.repeat(3000));
+    const bytes = encodePacket(big);
+    const r = new FrameReader();
+    const events = [...r.push(bytes.subarray(0, 1000)), ...r.push(bytes.subarray(1000))];
+    expect(events).toHaveLength(1);
+    const got = (events[0] as { packet: Packet }).packet;
+    expect(got.payload).toEqual(big.payload);
+    expect(got.frame!.length).toBe(PACKET_ROOM + big.payload.length);
+    const forwarded = encodePacketAt(got, PACKET_ROOM - HEADER_SIZE);
+    expect(forwarded.buffer).toBe(got.payload.buffer);
+    expect(forwarded.subarray(PACKET_ROOM - HEADER_SIZE)).toEqual(bytes);
+    // A payload inside one chunk is a view of it, with nothing in front to write into.
+    const [whole] = new FrameReader().push(bytes);
+    expect((whole as { packet: Packet }).packet.frame).toBeUndefined();
   });
 
   it('skips an oversize frame without buffering it and carries on', () => {

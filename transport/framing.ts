@@ -4,7 +4,7 @@
 
 import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, Offset, checkHeader, readRawHeader, type TransportHeader } from './header.ts';
 import { TransportDecodeError } from './errors.ts';
-import type { Packet } from './packet.ts';
+import { PACKET_ROOM, type Packet } from './packet.ts';
 
 export type FrameEvent =
   | { kind: 'packet'; packet: Packet }
@@ -63,11 +63,23 @@ export class FrameReader {
         }
         this.header = h;
       }
-      if (this.size < this.header.payloadLength) return events;
-      const payload = this.take(this.header.payloadLength);
-      events.push({ kind: 'packet', packet: { header: this.header, payload, frame: undefined } });
+      const n = this.header.payloadLength;
+      if (this.size < n) return events;
+      const inOneChunk = n === 0 || this.chunks[0].length >= n;
+      events.push({ kind: 'packet', packet: inOneChunk ? { header: this.header, payload: this.take(n), frame: undefined } : this.gather(this.header, n) });
       this.header = undefined;
     }
+  }
+
+  /**
+   * A payload spread over several chunks is copied anyway: into a buffer with
+   * PACKET_ROOM free in front (the packet's frame), where whoever forwards it
+   * writes the transport header, and a carrier's own, in place (no second copy).
+   */
+  private gather(header: TransportHeader, n: number): Packet {
+    const frame = Buffer.allocUnsafe(PACKET_ROOM + n);
+    this.copyOut(frame, PACKET_ROOM, n);
+    return { header, payload: frame.subarray(PACKET_ROOM), frame };
   }
 
   /** Removes and returns the first n buffered bytes (n <= size). */
@@ -80,15 +92,19 @@ export class FrameReader {
       return out;
     }
     const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
+    this.copyOut(out, 0, n);
+    return out;
+  }
+
+  /** Moves the first n buffered bytes (n <= size) into `out` from `at`. */
+  private copyOut(out: Buffer, at: number, n: number): void {
+    for (let filled = 0; filled < n;) {
       const c = this.chunks[0];
       const k = Math.min(c.length, n - filled);
-      c.copy(out, filled, 0, k);
+      c.copy(out, at + filled, 0, k);
       filled += k;
       this.consume(k);
     }
-    return out;
   }
 
   private discard(n: number): void {

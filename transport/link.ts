@@ -6,7 +6,7 @@ import { DEFAULT_MAX_PAYLOAD, checkHeader, type TransportHeader } from './header
 import { FrameReader } from './framing.ts';
 import { NotConnectedError, TransportDecodeError } from './errors.ts';
 import { Offset } from './header.ts';
-import { encodePacket, withHeader, type Packet } from './packet.ts';
+import { encodePacketParts, withHeader, type Packet } from './packet.ts';
 
 export interface LinkHandlers {
   packet(packet: Packet): void;
@@ -92,7 +92,7 @@ export function socketLink(socket: Socket, opts: SocketLinkOptions = {}): Packet
         socket.cork();
         process.nextTick(uncork);
       }
-      socket.write(encodePacket(packet, maxPayload));
+      for (const part of encodePacketParts(packet, maxPayload)) socket.write(part);
       if (socket.writableLength > maxQueued) {
         closeError = new Error(`peer does not read: ${socket.writableLength} bytes queued`);
         socket.destroy();

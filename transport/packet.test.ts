@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Flag, HEADER_SIZE } from './header.ts';
 import { buildPacket } from './message.ts';
-import { MAX_CARRIER_ROOM, decodePacket, encodePacket, encodePacketAt, sharingPayload, withHeader } from './packet.ts';
+import {
+  MAX_CARRIER_ROOM, SEPARATE_PAYLOAD_BYTES, decodePacket, encodePacket, encodePacketAt, encodePacketParts, sharingPayload, withHeader,
+} from './packet.ts';
 import { TransportDecodeError } from './errors.ts';
 
 const request = () => buildPacket({
@@ -54,5 +56,36 @@ describe('packets framed in place', () => {
     const snapshot = Buffer.from(p.frame!);
     expect(() => encodePacketAt({ ...p, header: { ...p.header, requestId: 0 } }, 0)).toThrow(TransportDecodeError);
     expect(p.frame).toEqual(snapshot);
+  });
+});
+
+describe('packets as stream parts', () => {
+  const bare = (size: number) => {
+    const p = request();
+    const payload = Buffer.alloc(size, 0x61);
+    return { header: { ...p.header, payloadLength: size }, payload, frame: undefined };
+  };
+
+  it('a large payload without room goes as header and payload apart, the payload not copied', () => {
+    const p = bare(SEPARATE_PAYLOAD_BYTES);
+    const parts = encodePacketParts(p);
+    expect(parts).toHaveLength(2);
+    expect(parts[1]).toBe(p.payload);
+    expect(Buffer.concat(parts)).toEqual(encodePacket(p));
+  });
+
+  it('a small payload is copied behind its header; a packet with room is written in place', () => {
+    const small = bare(SEPARATE_PAYLOAD_BYTES - 1);
+    expect(encodePacketParts(small)).toEqual([encodePacket(small)]);
+    const built = request();
+    const frame = built.frame!;
+    const [only, ...rest] = encodePacketParts(built);
+    expect(rest).toEqual([]);
+    expect(only.buffer).toBe(frame.buffer);
+  });
+
+  it('refuses an invalid header as encodePacket does', () => {
+    const p = bare(SEPARATE_PAYLOAD_BYTES);
+    expect(() => encodePacketParts({ ...p, header: { ...p.header, requestId: 0 } })).toThrow(TransportDecodeError);
   });
 });

@@ -8,7 +8,7 @@
 // bytes are written once and never copied on their way to a socket.
 
 import {
-  DEFAULT_MAX_PAYLOAD, HEADER_SIZE, Offset, checkHeader, decodeHeader, writeCheckedHeader, type TransportHeader,
+  DEFAULT_MAX_PAYLOAD, HEADER_SIZE, Offset, checkHeader, decodeHeader, encodeHeader, writeCheckedHeader, type TransportHeader,
 } from './header.ts';
 import { TransportDecodeError } from './errors.ts';
 
@@ -58,6 +58,26 @@ export function encodePacketAt(packet: Packet, carrierRoom: number, maxPayload =
   }
   writeCheckedHeader(out, carrierRoom, header);
   return out;
+}
+
+/**
+ * From this payload size on, a packet without room of its own in front is not
+ * copied behind a new header for a byte stream: header and payload go as two
+ * buffers of one writev (a copy of a 64 KiB payload cost more than that).
+ */
+export const SEPARATE_PAYLOAD_BYTES = 4096;
+
+/**
+ * The packet as the buffers a byte stream writes back to back: one (header
+ * written in place, or a small payload copied behind it), or header and
+ * payload apart. Same checks as encodePacket.
+ */
+export function encodePacketParts(packet: Packet, maxPayload = DEFAULT_MAX_PAYLOAD): Buffer[] {
+  const { payload, frame } = packet;
+  const hasRoom = frame !== undefined && frame.length - payload.length >= HEADER_SIZE;
+  if (hasRoom || payload.length < SEPARATE_PAYLOAD_BYTES) return [encodePacketAt(packet, 0, maxPayload)];
+  const header = packet.header.payloadLength === payload.length ? packet.header : { ...packet.header, payloadLength: payload.length };
+  return [encodeHeader(header, maxPayload), payload];
 }
 
 /** One complete packet in `buf` (nothing more, nothing less). */

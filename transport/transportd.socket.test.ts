@@ -197,3 +197,26 @@ describe('transportd local socket under a flood of connections', () => {
     }
   });
 });
+
+describe('transportd local socket with big payloads', () => {
+  it('carries big and small payloads interleaved, many in flight, intact and each to its request', async () => {
+    // Payloads past one socket read (gathered with room, written as header + payload) beside small ones (copied, corked together).
+    const bigDir = await mkdtemp(join(tmpdir(), 'transportd-big-'));
+    const big = new Transportd({ node: 5, uplink: new InProcessHub([5]).createUplink(5), socketPath: join(bigDir, 's'), logger: silentLogger() });
+    await big.start();
+    const registry = createRegistry([{ type: 'demo.echo', versions: { 1: { body: { type: 'string' }, reply: { type: 'string' } } } }]);
+    const server = await connectTransport({ socketPath: join(bigDir, 's'), service: 51, registry }, (c) => c.handle('demo.echo', (x: string) => x));
+    const user = await connectTransport({ socketPath: join(bigDir, 's'), registry });
+    try {
+      const bodies = Array.from({ length: 24 }, (_, i) => String.fromCharCode(97 + i).repeat(i % 3 === 0 ? 10 : 70_000 + i * 4099));
+      const replies = await Promise.all(bodies.map((b) => user.request({ node: 5, service: 51 }, 'demo.echo', b)));
+      expect(replies).toEqual(bodies);
+    } finally {
+      await user.close();
+      await server.close();
+      await big.stop();
+      await rm(bigDir, { recursive: true, force: true });
+    }
+  });
+});
+
