@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceManager } from '../../services/service-manager.ts';
 import { switchMode } from '../failover/operations.ts';
 import { connectAny } from './observe.ts';
-import { clusterdConverged, doesFailover, type ClusterObservation, type NodeObservation } from './stages.ts';
+import { clusterdConverged, doesFailover, runsFailoverd, runsTransportd, type ClusterObservation } from './stages.ts';
 import type { FailoverdMode } from '../../../components/framework/bridge-conf.ts';
 import type { Step } from './planner.ts';
 import type { StepRunner } from './execute.ts';
@@ -32,10 +32,6 @@ export interface ActionDeps {
   /** How long every clusterd must have heard every node before a handover (default 3000 ms). */
   settleMs?: number;
 }
-
-/** Legacy nodes (stage 0) run neither: cluster-wide steps leave them out, their ctdbd follows failoverd's controls. */
-const runsTransportd = (n: NodeObservation) => n.services.transportd !== 'stopped';
-const runsFailoverd = (n: NodeObservation) => n.services.failoverd !== 'stopped';
 
 export class StepTimeoutError extends Error {
   override name = 'StepTimeoutError';

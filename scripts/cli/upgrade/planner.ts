@@ -3,7 +3,7 @@
 // Pure: the steps follow from what the cluster reports, so a rerun after a
 // crash plans only what is still missing (or still to undo).
 
-import { STAGE_NAMES, doesFailover, stageOf, type ClusterObservation, type Stage } from './stages.ts';
+import { STAGE_NAMES, doesFailover, runsFailoverd, runsTransportd, stageOf, type ClusterObservation, type Stage } from './stages.ts';
 import { preflight, type Check } from './preflight.ts';
 
 export type StepKind =
@@ -68,6 +68,9 @@ export class UnknownNodeArgumentError extends Error {
   }
 }
 
+/** The nodes a node step of `kind` is planned for. */
+export const startedBy = (steps: readonly Step[], kind: StepKind): Set<number | null> => new Set(steps.filter((s) => s.kind === kind).map((s) => s.node));
+
 const step = (kind: StepKind, node: number | null, from: Stage, to: Stage): Step => ({ kind, node, from, to, waitsFor: WAITS_FOR[kind] });
 
 export function defaultTarget(obs: ClusterObservation, direction: Direction, nodes: number[]): Stage {
@@ -92,9 +95,8 @@ export function plan(obs: ClusterObservation, req: PlanRequest): Plan {
       }
     }
     // A node left in stage 0 takes no part in the cluster-wide steps: its ctdbd follows failoverd's controls.
-    const started = (kind: StepKind) => new Set(steps.filter((s) => s.kind === kind).map((s) => s.node));
-    const withFailoverd = obs.nodes.filter((n) => n.services.failoverd !== 'stopped' || started('start-components').has(n.pnn));
-    const withTransportd = obs.nodes.filter((n) => n.services.transportd !== 'stopped' || started('start-transportd').has(n.pnn));
+    const withFailoverd = obs.nodes.filter((n) => runsFailoverd(n) || startedBy(steps, 'start-components').has(n.pnn));
+    const withTransportd = obs.nodes.filter((n) => runsTransportd(n) || startedBy(steps, 'start-transportd').has(n.pnn));
     if (target >= 3 && withFailoverd.some((n) => !doesFailover(n.failoverdMode))) steps.push(step('handover', null, 2, 3));
     if (target >= 4 && withTransportd.some((n) => n.uplink !== 'ws')) steps.push(step('uplink-ws', null, 3, 4));
   } else {

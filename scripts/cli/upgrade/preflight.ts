@@ -6,8 +6,8 @@
 // a service manager that can switch uplinks for stage 4. Pure.
 
 import { NodeFlag } from '../../../legacy/protocol/constants.ts';
-import { doesFailover, stageOf, type ClusterObservation, type NodeObservation } from './stages.ts';
-import { CLUSTER_STEPS, type Direction, type Step, type StepKind } from './planner.ts';
+import { doesFailover, runsFailoverd, runsTransportd, stageOf, type ClusterObservation, type NodeObservation } from './stages.ts';
+import { CLUSTER_STEPS, startedBy, type Direction, type Step, type StepKind } from './planner.ts';
 
 export type CheckId = 'reachable' | 'healthy' | 'versions' | 'half-done' | 'cluster-scope' | 'every-node-ready' | 'shadow-differences' | 'uplink-switch';
 
@@ -93,14 +93,13 @@ function halfDone(obs: ClusterObservation, scope: PreflightScope, steps: Step[])
 
 /** Why a cluster-wide step would change node `n` too (null: it leaves it as it is). */
 function changedBy(kind: StepKind, n: NodeObservation): string | null {
-  const failoverd = n.services.failoverd !== 'stopped';
   switch (kind) {
-    case 'handover': return failoverd && !doesFailover(n.failoverdMode) ? 'its failoverd would go active' : null;
-    case 'handback': return failoverd && n.failoverdMode !== 'shadow' ? 'its failoverd would go back to shadow' : null;
+    case 'handover': return runsFailoverd(n) && !doesFailover(n.failoverdMode) ? 'its failoverd would go active' : null;
+    case 'handback': return runsFailoverd(n) && n.failoverdMode !== 'shadow' ? 'its failoverd would go back to shadow' : null;
     case 'uplink-ws':
     case 'uplink-tunnel': {
       const uplink = kind === 'uplink-ws' ? 'ws' : 'tunnel';
-      return n.services.transportd !== 'stopped' && n.uplink !== uplink ? `its transportd would move to the ${uplink} uplink` : null;
+      return runsTransportd(n) && n.uplink !== uplink ? `its transportd would move to the ${uplink} uplink` : null;
     }
     default: return null;
   }
@@ -131,16 +130,15 @@ function clusterScope(obs: ClusterObservation, scope: PreflightScope, steps: Ste
 function everyNodeReady(obs: ClusterObservation, steps: Step[]): Check {
   const kinds = new Set(steps.map((s) => s.kind));
   if (!kinds.has('handover') && !kinds.has('uplink-ws')) return check('every-node-ready', [], 'no handover or ws uplink in this run');
-  const started = (kind: StepKind) => new Set(steps.filter((s) => s.kind === kind).map((s) => s.node));
   const bad: string[] = [];
   if (kinds.has('handover')) {
-    const transportdOnly = obs.nodes.filter((n) => stageOf(n).stage === 1 && !started('start-components').has(n.pnn)).map((n) => n.pnn);
+    const transportdOnly = obs.nodes.filter((n) => stageOf(n).stage === 1 && !startedBy(steps, 'start-components').has(n.pnn)).map((n) => n.pnn);
     if (transportdOnly.length > 0) {
       bad.push(`handover needs failoverd on every node running transportd; node(s) ${list(transportdOnly)} in stage 1: advance them to 2 in this run or roll them back to 0`);
     }
   }
   if (kinds.has('uplink-ws')) {
-    const legacy = obs.nodes.filter((n) => n.services.transportd === 'stopped' && !started('start-transportd').has(n.pnn)).map((n) => n.pnn);
+    const legacy = obs.nodes.filter((n) => !runsTransportd(n) && !startedBy(steps, 'start-transportd').has(n.pnn)).map((n) => n.pnn);
     if (legacy.length > 0) bad.push(`the ws uplink needs transportd on every node; node(s) ${list(legacy)} legacy (reached only through ctdbd): include them or stay in stage 3`);
   }
   return check('every-node-ready', bad, 'every node runs failoverd by the handover, or stays legacy');

@@ -102,6 +102,14 @@ export function clusterdConverged(o: ClusterObservation): boolean {
   return leader !== null && views.every((v) => v!.leader === leader && v!.lost.length === 0);
 }
 
+/**
+ * Whether a node runs (or may run: failed, unknown) our services. A legacy
+ * node (stage 0) runs neither: cluster-wide steps leave it out, and its
+ * ctdbd follows the deciding failoverd's controls.
+ */
+export const runsTransportd = (n: NodeObservation): boolean => n.services.transportd !== 'stopped';
+export const runsFailoverd = (n: NodeObservation): boolean => n.services.failoverd !== 'stopped';
+
 /** failoverd does failover (active, or whatever non-shadow mode it reports), not ctdbd. */
 export const doesFailover = (mode: FailoverdMode | null): boolean => mode !== null && mode !== 'shadow';
 
