@@ -211,6 +211,8 @@ describe('transportd local socket with big payloads', () => {
       const bodies = Array.from({ length: 24 }, (_, i) => String.fromCharCode(97 + i).repeat(i % 3 === 0 ? 10 : 70_000 + i * 4099));
       const replies = await Promise.all(bodies.map((b) => user.request({ node: 5, service: 51 }, 'demo.echo', b)));
       expect(replies).toEqual(bodies);
+      // Each request and each reply came in once from a socket client (plus the two attaches).
+      expect(big.packetsReceived).toBe(2 * bodies.length + 2);
     } finally {
       await user.close();
       await server.close();

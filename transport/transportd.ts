@@ -92,6 +92,7 @@ export class Transportd {
   private nextConnection = 1;
   private nextEphemeral = EPHEMERAL_SERVICE_BASE;
   private running = false;
+  private received = 0;
 
   constructor(private readonly opts: TransportdOptions) {
     if (!isConcreteNode(opts.node)) throw new Error(`bad node number ${opts.node}`);
@@ -201,6 +202,11 @@ export class Transportd {
     };
   }
 
+  /** Packets taken in so far, from local clients and the uplink (how busy the daemon is). */
+  get packetsReceived(): number {
+    return this.received;
+  }
+
   /** Sizes of the tables fed by peers and local clients (diagnostics, tests): each has a bound. */
   tableSizes(): { nodes: number; pendingRequests: number; connections: number; services: number } {
     return {
@@ -290,6 +296,7 @@ export class Transportd {
   }
 
   private fromLocal(conn: Connection, packet: Packet): void {
+    this.received++;
     if (!conn.attached) {
       this.attach(conn, packet);
       return;
@@ -347,6 +354,7 @@ export class Transportd {
 
   private fromUplink(bytes: Buffer, from: number | undefined): void {
     if (!this.running) return;
+    this.received++;
     let packet: Packet;
     try {
       packet = decodePacket(bytes, this.maxPayload);

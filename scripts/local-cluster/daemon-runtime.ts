@@ -37,8 +37,9 @@ export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', 
  *   TurboFan after 16x as much interpreted work. Start-up code (module
  *   loading, config reading) then mostly never gets optimised, and the
  *   optimising compiler's own code pages stay out of the process (idle
- *   transportd 55.1 -> 51.2 MiB, failoverd 53.3 -> 48.9); the per-packet path
- *   is still optimised within a few thousand packets.
+ *   transportd 55.1 -> 51.2 MiB, failoverd 53.3 -> 48.9). It also kept
+ *   transportd's per-packet path unoptimised for tens of thousands of
+ *   packets, so a busy transportd gets V8's own budget back (tier-up.ts).
  * Requests/s through a transportd process (64 B, 1 KiB, 64 KiB, medians of
  * alternating runs) moved within the run-to-run noise with each flag.
  * Not for the node daemon: its messages/s are its job.

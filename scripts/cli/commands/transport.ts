@@ -14,6 +14,7 @@ import {
   DEFAULT_WS_PORT, parseHostPort, parseNodesFile, parsePeerList, peersFromNodesFile, readClusterSecret,
 } from '../../../transport/uplinks/ws-config.ts';
 import { createLogger } from '../../../legacy/common/log.ts';
+import { tierUpWhenBusy } from '../../local-cluster/tier-up.ts';
 import { DEFAULT_TRANSPORT_SOCKET } from '../../../components/framework/services.ts';
 
 /** `ctdb-bridge transport ping|status` (talk to the local transportd) and `ctdb-bridge transportd` (run one). */
@@ -167,7 +168,9 @@ export function registerTransport(program: Command): void {
         throw err;
       }
       process.stderr.write(`transportd node ${node} listening on ${opts.socket} (uplink ${opts.uplink})\n`);
+      const stopWatching = tierUpWhenBusy(() => daemon.packetsReceived);
       await stopped;
+      stopWatching();
       await daemon.stop();
     });
 }
