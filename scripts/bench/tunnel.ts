@@ -19,7 +19,12 @@
 //      ws       transportds in this process on the WebSocket uplink between the
 //               nodes' addresses, components in-process; target ws/raw <= 0.7;
 //      wsProcs  the production layout of procs on the WebSocket uplink (no ctdbd
-//               on the way), for comparison.
+//               on the way), for comparison;
+//      unix     one unix-socket round trip between this process and a Node child
+//               that echoes bytes: procs crosses a process boundary 4 times more
+//               than raw (requester <-> transportd, transportd <-> component), so
+//               raw + 2 x unix is what procs costs with no work done anywhere
+//               (printed as the layout's floor).
 //  - throughput: requests/s with 32 in flight for 64 B, 1 KiB and 64 KiB JSON
 //    payloads over every layout above and the in-process uplink, in rounds with
 //    the order rotating (median per cell). Target ws/tunnel >= 2 (64 B, 1 KiB),
@@ -31,7 +36,9 @@
 //
 //   node scripts/bin/run-ts.mjs scripts/bench/tunnel.ts [--rounds N] [--rtts N] [--duration MS] [--throughput-rounds N] [--window N] [--json]
 
+import { spawn } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LegacyClient, type LegacyMessage } from '../../legacy/client/index.ts';
@@ -69,7 +76,7 @@ const SIZES = [64, 1024, 64 * 1024];
 const RTT_PAYLOAD = 64;
 const LAYOUTS = ['tunnel', 'procs', 'ws', 'wsProcs', 'inproc'] as const;
 type Layout = (typeof LAYOUTS)[number];
-const KINDS = ['raw', 'json', 'tunnel', 'procs', 'ws', 'wsProcs'] as const;
+const KINDS = ['raw', 'json', 'tunnel', 'procs', 'ws', 'wsProcs', 'unix'] as const;
 type Kind = (typeof KINDS)[number];
 /** Ratio of a transport path to raw, and its target. */
 const TARGETS: Partial<Record<Kind, number>> = { tunnel: 1.1, procs: 1.3, ws: 0.7 };
@@ -229,6 +236,32 @@ async function rawEcho(cluster: RealLocalCluster, json: boolean): Promise<RawEch
   };
 }
 
+/** A Node child echoing bytes on a unix socket, and this process's connection to it (stopped by PID). */
+async function unixEcho(dir: string): Promise<RawEcho> {
+  const path = join(dir, 'unix-echo.socket');
+  const script = `require('net').createServer((s) => s.on('data', (d) => s.write(d))).listen(${JSON.stringify(path)}, () => console.log('ready'))`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = (): void => void (child.exitCode === null && child.kill('SIGKILL'));
+  process.once('exit', stop);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`unix echo child exited (${code})`)));
+  });
+  const socket = connect(path);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  return {
+    roundTrip: (payload) => new Promise((resolve) => {
+      socket.once('data', resolve);
+      socket.write(payload as Buffer);
+    }),
+    close: async () => {
+      socket.destroy();
+      stop();
+      process.off('exit', stop);
+    },
+  };
+}
+
 async function timeEach(n: number, once: () => Promise<unknown>): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -252,6 +285,7 @@ await withRealCluster(2, async (cluster) => {
   const pairs: Partial<Record<Layout, Pair>> = {};
   const raw = await rawEcho(cluster, false);
   const rawJson = await rawEcho(cluster, true);
+  const unix = await unixEcho(cluster.dir);
   try {
     pairs.tunnel = await tunnelPair(cluster);
     pairs.procs = await processPair(cluster, 'tunnel');
@@ -271,6 +305,7 @@ await withRealCluster(2, async (cluster) => {
       procs: echo(pairs.procs),
       ws: echo(pairs.ws),
       wsProcs: echo(pairs.wsProcs),
+      unix: () => unix.roundTrip(payload),
     };
     const rtt = Object.fromEntries(KINDS.map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
     const roundRatios = Object.fromEntries(KINDS.map((k) => [k, [] as number[]])) as Record<Kind, number[]>;
@@ -308,6 +343,7 @@ await withRealCluster(2, async (cluster) => {
         ...(TARGETS[k] !== undefined && { target: TARGETS[k], met: toRaw(k) <= TARGETS[k]! }),
       }])) as Record<Kind, { median: number; p99: number; toRaw: number; perRound: number[]; target?: number; met?: boolean }>,
       tunnelOverJsonFloor: median(rtt.tunnel) / median(rtt.json),
+      procsFloorToRaw: (rawMedian + 2 * median(rtt.unix)) / rawMedian,
       inprocRttUs: median(hotRtt.slice(RTTS)),
       throughput: SIZES.map((size) => ({
         payloadBytes: size,
@@ -329,6 +365,7 @@ await withRealCluster(2, async (cluster) => {
     const label: Record<Kind, string> = {
       raw: 'raw REQ_MESSAGE echo', json: 'raw echo + JSON work only', tunnel: 'tunnel, in-process',
       procs: 'tunnel, processes', ws: 'WebSocket, in-process', wsProcs: 'WebSocket, processes',
+      unix: 'unix socket, 2 processes',
     };
     printTable([
       ['path', 'median', 'p99', '/raw', 'per round', 'target'],
@@ -339,7 +376,8 @@ await withRealCluster(2, async (cluster) => {
       }),
     ]);
     process.stdout.write(`tunnel/(raw + JSON work) = ${result.tunnelOverJsonFloor.toFixed(3)} (what routing, validation, headers and the tunnel add); ` +
-      `the same round trip over the in-process uplink (no daemon, hot): ${f(result.inprocRttUs)}\n\n`);
+      `the same round trip over the in-process uplink (no daemon, hot): ${f(result.inprocRttUs)}\n` +
+      `floor of the processes layout (raw + 2 unix-socket round trips, no work done): ${result.procsFloorToRaw.toFixed(3)} x raw\n\n`);
     process.stdout.write(`request/reply throughput, ${WINDOW} in flight, median of ${THROUGHPUT_ROUNDS} rotating rounds of ${DURATION_MS} ms per cell (msg/s)\n`);
     printTable([
       ['payload', 'tunnel', 'ws', 'ws/tunnel', 'target', 'tunnel procs', 'ws procs', 'procs ws/tunnel', 'inproc'],
@@ -354,5 +392,6 @@ await withRealCluster(2, async (cluster) => {
     for (const pair of Object.values(pairs)) await pair.close();
     await raw.close();
     await rawJson.close();
+    await unix.close();
   }
 });
