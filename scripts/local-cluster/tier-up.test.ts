@@ -7,7 +7,7 @@ function harness() {
   const flags: string[] = [];
   let count = 0;
   const stop = tierUpWhenBusy(() => count, {
-    intervalMs: 1000, setFlags: (f) => flags.push(f),
+    intervalMs: 1000, setFlags: (f) => flags.push(f), onTierUp: () => flags.push('told'),
     setInterval: (fn) => ((tick = fn), {}), clearInterval: () => (cleared = true),
   });
   return { flags, add: (n: number) => (count += n), tick: () => tick!(), cleared: () => cleared, stop };
@@ -31,7 +31,7 @@ describe('tierUpWhenBusy', () => {
     expect(h.flags).toEqual([]);
     h.add(BUSY_PACKETS_PER_SECOND);
     h.tick();
-    expect(h.flags).toEqual([`--interrupt-budget=${V8_INTERRUPT_BUDGET}`]);
+    expect(h.flags).toEqual([`--interrupt-budget=${V8_INTERRUPT_BUDGET}`, 'told']);
     expect(h.cleared()).toBe(true);
   });
 

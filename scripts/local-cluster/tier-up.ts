@@ -19,6 +19,8 @@ export interface TierUpOptions {
   /** How often the count is looked at (default 1000 ms). */
   intervalMs?: number;
   perSecond?: number;
+  /** Called once, when the budget is restored (a log line). */
+  onTierUp?: () => void;
   /** Injectable for tests. */
   setFlags?: (flags: string) => void;
   setInterval?: (fn: () => void, ms: number) => { unref?(): unknown };
@@ -42,6 +44,7 @@ export function tierUpWhenBusy(packets: () => number, opts: TierUpOptions = {}):
     if (now - last >= enough) {
       clear(handle);
       setFlags(`--interrupt-budget=${V8_INTERRUPT_BUDGET}`);
+      opts.onTierUp?.();
     }
     last = now;
   };

@@ -168,7 +168,9 @@ export function registerTransport(program: Command): void {
         throw err;
       }
       process.stderr.write(`transportd node ${node} listening on ${opts.socket} (uplink ${opts.uplink})\n`);
-      const stopWatching = tierUpWhenBusy(() => daemon.packetsReceived);
+      const stopWatching = tierUpWhenBusy(() => daemon.packetsReceived, {
+        onTierUp: () => logger.info('busy: V8 optimises the packet path at its own pace from now on'),
+      });
       await stopped;
       stopWatching();
       await daemon.stop();
