@@ -9,11 +9,11 @@ import { CLUSTERD_SERVICE } from '../../../components/framework/services.ts';
 import { CLUSTERD_MESSAGES } from '../../../components/clusterd/messages.ts';
 import type { ClusterStatus } from '../../../components/clusterd/status.ts';
 import { localClusterBackend } from '../upgrade/backend.ts';
-import { connectAny, observe } from '../upgrade/observe.ts';
+import { observe } from '../upgrade/observe.ts';
+import { switchFailoverThrough } from '../upgrade/actions.ts';
 import { plan } from '../upgrade/planner.ts';
 import { formatStatus } from '../upgrade/format.ts';
 import { STAGE_NAMES, STAGE_SERVICES, stageOf, type Stage } from '../upgrade/stages.ts';
-import { switchMode } from '../failover/operations.ts';
 
 /**
  * What `ctdb-bridge start` runs: a local cluster (embedded daemons, or real
@@ -136,13 +136,9 @@ export class StartSession {
 
   /** Stage 3 and 4: every failoverd active, ctdbd's takeover runs held off (no address moves: same allocation). */
   private async handOver(): Promise<void> {
-    const c = await connectAny(this.transportSockets, 3000);
-    if (!c) throw new Error('no transportd answers: cannot hand failover over');
-    try {
-      await switchMode(c, 'active', { timeoutMs: this.opts.discoveryTimeoutMs ?? 30_000, pollMs: 100, progress: (line) => this.say(`handover: ${line}`) });
-    } finally {
-      await c.close().catch(() => undefined);
-    }
+    await switchFailoverThrough(this.transportSockets, 'active', {
+      connectTimeoutMs: 3000, timeoutMs: this.opts.discoveryTimeoutMs ?? 30_000, pollMs: 100, progress: (line) => this.say(`handover: ${line}`),
+    });
     this.checkpoint();
   }
 

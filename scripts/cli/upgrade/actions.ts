@@ -6,7 +6,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServiceManager } from '../../services/service-manager.ts';
-import { switchMode } from '../failover/operations.ts';
+import { switchMode, type StepOptions } from '../failover/operations.ts';
 import { connectAny } from './observe.ts';
 import { clusterdConverged, doesFailover, runsFailoverd, runsTransportd, type ClusterObservation } from './stages.ts';
 import type { FailoverdMode } from '../../../components/framework/bridge-conf.ts';
@@ -31,6 +31,23 @@ export interface ActionDeps {
   timeoutMs: number;
   /** How long every clusterd must have heard every node before a handover (default 3000 ms). */
   settleMs?: number;
+}
+
+/**
+ * handover (active) or handback (shadow) of every failoverd, through whichever
+ * of this host's transportds answers first (the switch is cluster-wide).
+ */
+export async function switchFailoverThrough(
+  transportSockets: string[], mode: FailoverdMode, opts: StepOptions & { connectTimeoutMs: number; progress: (line: string) => void },
+): Promise<void> {
+  const c = await connectAny(transportSockets, opts.connectTimeoutMs);
+  if (!c) throw new Error('no transportd answers on this host: a cluster-wide switch goes through the transport');
+  try {
+    const r = await switchMode(c, mode, opts);
+    if (r.moved.length > 0) opts.progress(`moved: ${r.moved.map((m) => `${m.ip} ${m.from}->${m.to}`).join(', ')}`);
+  } finally {
+    await c.close().catch(() => undefined);
+  }
 }
 
 export class StepTimeoutError extends Error {
@@ -75,15 +92,10 @@ export class UpgradeActions implements StepRunner {
     }
   }
 
-  private async switchFailover(mode: FailoverdMode, progress: (line: string) => void): Promise<void> {
-    const c = await connectAny(this.deps.transportSockets, this.deps.timeoutMs);
-    if (!c) throw new Error('no transportd answers on this host: a cluster-wide switch goes through the transport');
-    try {
-      const r = await switchMode(c, mode, { timeoutMs: this.deps.waitMs, pollMs: this.deps.pollMs, progress });
-      if (r.moved.length > 0) progress(`moved: ${r.moved.map((m) => `${m.ip} ${m.from}->${m.to}`).join(', ')}`);
-    } finally {
-      await c.close().catch(() => undefined);
-    }
+  private switchFailover(mode: FailoverdMode, progress: (line: string) => void): Promise<void> {
+    return switchFailoverThrough(this.deps.transportSockets, mode, {
+      connectTimeoutMs: this.deps.timeoutMs, timeoutMs: this.deps.waitMs, pollMs: this.deps.pollMs, progress,
+    });
   }
 
   /**
