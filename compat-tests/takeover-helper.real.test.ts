@@ -21,7 +21,7 @@ import { Control } from '../legacy/protocol/controls.ts';
  * Fails when the Debian helper is not installed.
  */
 
-const CLI = join(import.meta.dirname, '../scripts/bin/ctdb-bridge.mjs');
+const CLI = join(import.meta.dirname, '../scripts/bin/ctdb-bridge.cjs');
 const debian = debianHelper();
 const oursInProcess: TakeoverHelper = {
   kind: 'in-process',

@@ -352,7 +352,7 @@ export function defineClientSuite(name: string, startCluster: ClientSuiteCluster
       });
 
       it('the ctdb-bridge binary runs the same command end to end', async () => {
-        const bin = fileURLToPath(new URL('../../scripts/bin/ctdb-bridge.mjs', import.meta.url));
+        const bin = fileURLToPath(new URL('../../scripts/bin/ctdb-bridge.cjs', import.meta.url));
         const result = await new Promise<{ stdout: string; code: number | null }>((resolve, reject) => {
           const child = spawn(process.execPath, [bin, 'legacy', 'nodestatus', 'all'], {
             env: { ...process.env, CTDB_TEST_MODE: 'yes', CTDB_BASE: node(2).base, CTDB_SOCKET: undefined },

@@ -28,4 +28,4 @@ const found = findPackage();
 export const PACKAGE_ROOT = found.root;
 export const PACKAGE_VERSION = found.version;
 /** The `ctdb-bridge` command, for the processes we start (embedded nodes, transportds). */
-export const CLI_ENTRY = join(PACKAGE_ROOT, 'scripts', 'bin', 'ctdb-bridge.mjs');
+export const CLI_ENTRY = join(PACKAGE_ROOT, 'scripts', 'bin', 'ctdb-bridge.cjs');

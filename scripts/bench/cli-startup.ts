@@ -9,7 +9,7 @@
 // Targets (issue 12): ours/theirs <= 5x wall, ours <= 60 MB.
 //
 //   node scripts/bin/run-ts.mjs scripts/bench/cli-startup.ts [--runs 30] [--cluster embedded|real|both]
-//       [--baseline OTHER/scripts/bin/ctdb-bridge.mjs] [--json]
+//       [--baseline OTHER/scripts/bin/ctdb-bridge.cjs] [--json]
 //   (needs `npm run build`: it runs the compiled CLI, as users do; --baseline
 //   adds another build of ours, e.g. an older commit's, to the rotation)
 

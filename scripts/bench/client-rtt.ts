@@ -35,7 +35,7 @@ const C_RUNS = Number(args['c-runs']);
 const OUR_PINGS = Number(args['ours-pings']);
 const CLI_RUNS = Number(args['cli-runs']);
 const CTDB = process.env.CTDB_BRIDGE_CTDB ?? '/usr/bin/ctdb';
-const BIN = fileURLToPath(new URL('../bin/ctdb-bridge.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/ctdb-bridge.cjs', import.meta.url));
 
 interface Run {
   wallSeconds: number;

@@ -184,7 +184,7 @@ async function parent(): Promise<void> {
 async function startDaemon(): Promise<{ proc: ChildProcess; socket: string; dir?: TestCluster }> {
   if (args.entry === 'cli') {
     const dir = await TestCluster.create({ nodes: 1 });
-    const bin = fileURLToPath(new URL('../bin/ctdb-bridge.mjs', import.meta.url));
+    const bin = fileURLToPath(new URL('../bin/ctdb-bridge.cjs', import.meta.url));
     const proc = spawn(process.execPath, [...(args['force-gc'] ? ['--expose-gc'] : []), bin, 'node', '--config', dir.base(0),
       '--port', String(dir.port)], { stdio: ['ignore', 'inherit', 'inherit'] });
     const socket = dir.socketPath(0);

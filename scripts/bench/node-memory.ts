@@ -26,7 +26,7 @@
 // ~8-20 s after start; --idle-s 25 reads the settled size.
 //
 //   node scripts/bin/run-ts.mjs scripts/bench/node-memory.ts [--messages 1000000] [--size 64]
-//       [--path cross|same] [--idle-s 5] [--baseline OTHER/scripts/bin/ctdb-bridge.mjs] [--plain] [--try="FLAGS"]...
+//       [--path cross|same] [--idle-s 5] [--baseline OTHER/scripts/bin/ctdb-bridge.cjs] [--plain] [--try="FLAGS"]...
 //       [--bridge-try="FLAGS"]... [--no-real] [--json]
 //   (needs `npm run build`: the daemons run from the compiled CLI, as in production)
 

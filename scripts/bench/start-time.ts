@@ -8,7 +8,7 @@
 // (clusterd, when `start` runs it) up with a leader, cleanup.
 //
 //   node scripts/bin/run-ts.mjs scripts/bench/start-time.ts [--runs 3] [--nodes 3] [--no-real]
-//       [--baseline OTHER/scripts/bin/ctdb-bridge.mjs] [--json]
+//       [--baseline OTHER/scripts/bin/ctdb-bridge.cjs] [--json]
 //   (needs `npm run build`: it runs the compiled CLI, as `npm start` does)
 
 import { spawn } from 'node:child_process';

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Second build step (after tsc, part of `npm run build`): esbuild bundles of
-// the two command-line entry points, which scripts/bin/ctdb-bridge.mjs runs
+// the two command-line entry points, which scripts/bin/ctdb-bridge.cjs runs
 // when present (dist/ from tsc stays the library and the fallback).
 //
-// - dist/scripts/cli/legacy/fast-main.bundle.mjs: the one-shot `legacy
-//   <command>` path in one file. Node then reads and links one module instead
-//   of ~40, which is most of a one-shot command's start-up time.
+// - dist/scripts/cli/legacy/fast-main.bundle.cjs: the one-shot `legacy
+//   <command>` path in one file. Node then reads one module instead of ~40,
+//   which is most of a one-shot command's start-up time. CommonJS, as the
+//   bin is, so such a command never starts the ES module loader.
 // - dist/bundle/main.mjs (+ chunks): the full CLI, one chunk per lazily
 //   loaded command group. A daemon (transportd, clusterd, failoverd) loads a
 //   few chunks instead of ~80 modules: less loader work at start (the loader's
@@ -43,8 +44,13 @@ await rm(join(out, 'bundle'), { recursive: true, force: true });
 await Promise.all([
   build({
     ...common,
+    format: 'cjs',
     entryPoints: [join(root, 'scripts/cli/legacy/fast-main.ts')],
-    outfile: join(out, 'scripts/cli/legacy/fast-main.bundle.mjs'),
+    outfile: join(out, 'scripts/cli/legacy/fast-main.bundle.cjs'),
+    // The sources find package.json and load npm packages relative to
+    // import.meta.url, which CommonJS lacks: the bundle's own file URL instead.
+    define: { 'import.meta.url': '__bundleFileUrl' },
+    banner: { js: 'var __bundleFileUrl = require("node:url").pathToFileURL(__filename).href;' },
   }),
   build({
     ...common,

@@ -7,7 +7,7 @@ import {
 describe('daemon runtime', () => {
   it('puts the Node flags before the entry and the subcommand after it', () => {
     expect(daemonArgv(['node', '--config', '/x'])).toEqual([...DAEMON_NODE_FLAGS, CLI_ENTRY, 'node', '--config', '/x']);
-    expect(daemonArgv(['transportd'], { entry: '/other/ctdb-bridge.mjs', nodeFlags: [], env: {} })).toEqual(['/other/ctdb-bridge.mjs', 'transportd']);
+    expect(daemonArgv(['transportd'], { entry: '/other/ctdb-bridge.cjs', nodeFlags: [], env: {} })).toEqual(['/other/ctdb-bridge.cjs', 'transportd']);
   });
 
   it('starts transportd and the components with the bridge daemon flags, the node daemon without --optimize-for-size', () => {

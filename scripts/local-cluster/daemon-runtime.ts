@@ -8,7 +8,7 @@ import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
  * unit should do the same, e.g.
  *
  *   Environment=MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536
- *   ExecStart=/usr/bin/node --max-semi-space-size=1 --single-threaded /usr/lib/node_modules/ctdb-bridge/scripts/bin/ctdb-bridge.mjs node --config /etc/ctdb
+ *   ExecStart=/usr/bin/node --max-semi-space-size=1 --single-threaded /usr/lib/node_modules/ctdb-bridge/scripts/bin/ctdb-bridge.cjs node --config /etc/ctdb
  *
  * (transportd and the components with daemonFlags(), as services/units.ts renders them).
  *
@@ -71,7 +71,7 @@ export const DAEMON_ENV: Readonly<Record<string, string>> = {
 
 /** How a daemon process is started (injectable: benchmarks compare builds and settings). */
 export interface DaemonRuntime {
-  /** The ctdb-bridge command (scripts/bin/ctdb-bridge.mjs of some build). */
+  /** The ctdb-bridge command (scripts/bin/ctdb-bridge.cjs of some build). */
   entry: string;
   /** The same Node flags for every daemon (benchmarks trying settings); absent: daemonFlags() per subcommand. */
   nodeFlags?: readonly string[];

@@ -7,7 +7,7 @@ import { DRAIN_WAIT_MS, startOrder } from './services.ts';
 import { RUNTIME_DIRECTORY, UnitPathError, renderUnit, renderUnits, unitName } from './units.ts';
 import { DEFAULT_BRIDGE_CONF } from './default-config.ts';
 
-const paths = { node: '/usr/bin/node', bin: '/usr/lib/node_modules/ctdb-bridge/scripts/bin/ctdb-bridge.mjs' };
+const paths = { node: '/usr/bin/node', bin: '/usr/lib/node_modules/ctdb-bridge/scripts/bin/ctdb-bridge.cjs' };
 
 /** key -> values of a rendered unit (repeated keys in order). */
 function entries(text: string): Map<string, string[]> {
@@ -58,8 +58,8 @@ describe('systemd units', () => {
   });
 
   it('escapes paths systemd would expand or split, refuses ones it cannot hold', () => {
-    const u = renderUnit('clusterd', { node: '/usr/bin/node', bin: '/opt/my tools/100%/$x/ctdb-bridge.mjs' });
-    expect(u).toContain(' "/opt/my tools/100%%/$$x/ctdb-bridge.mjs" clusterd ');
+    const u = renderUnit('clusterd', { node: '/usr/bin/node', bin: '/opt/my tools/100%/$x/ctdb-bridge.cjs' });
+    expect(u).toContain(' "/opt/my tools/100%%/$$x/ctdb-bridge.cjs" clusterd ');
     expect(() => renderUnit('clusterd', { node: 'node', bin: paths.bin })).toThrow(UnitPathError);
     expect(() => renderUnit('clusterd', { node: '/usr/bin/node', bin: '/a\n[Service]' })).toThrow(/line break/);
   });

@@ -32,7 +32,7 @@ export function optionsVariable(service: BridgeService): string {
 export interface UnitPaths {
   /** The node binary. */
   node: string;
-  /** The ctdb-bridge entry (scripts/bin/ctdb-bridge.mjs of the installed package). */
+  /** The ctdb-bridge entry (scripts/bin/ctdb-bridge.cjs of the installed package). */
   bin: string;
 }
 

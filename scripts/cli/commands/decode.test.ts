@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const CLI = join(import.meta.dirname, '../../bin/ctdb-bridge.mjs');
+const CLI = join(import.meta.dirname, '../../bin/ctdb-bridge.cjs');
 const GOLDEN = join(import.meta.dirname, '../../../legacy/protocol/fixtures/golden');
 
 /** Runs the real CLI; resolves with exit code and output even on failure. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const CLI = join(import.meta.dirname, '../../bin/ctdb-bridge.mjs');
+const CLI = join(import.meta.dirname, '../../bin/ctdb-bridge.cjs');
 
 /** Runs the real CLI with `stdin` piped in; resolves with exit code and output even on failure. */
 function cli(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -44,7 +44,7 @@ describe('ctdb-bridge service install|uninstall', () => {
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'ctdb-bridge-service-'));
     // The package as installed in the staging root: the entry is a link to this build's.
-    bin = join(root, 'usr/lib/ctdb-bridge/scripts/bin/ctdb-bridge.mjs');
+    bin = join(root, 'usr/lib/ctdb-bridge/scripts/bin/ctdb-bridge.cjs');
     await mkdir(join(bin, '..'), { recursive: true });
     await symlink(CLI_ENTRY, bin);
   });

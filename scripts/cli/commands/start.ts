@@ -37,7 +37,7 @@ interface StartCommandOptions {
 function tryLines(dir: string, stage: Stage, real: boolean): string {
   const inside = relative(process.cwd(), dir);
   const at = inside === '' ? '.' : inside.startsWith('..') ? dir : inside;
-  const cli = 'node scripts/bin/ctdb-bridge.mjs';
+  const cli = 'node scripts/bin/ctdb-bridge.cjs';
   const lines = [
     `try, while it runs (another terminal):`,
     `  ${cli} upgrade status --local-cluster ${at}`,

@@ -10,7 +10,7 @@ import { waitFor } from '../../../transport/testing/inproc-cluster.ts';
 import { formatTransportStatus, pingNodes } from './transport.ts';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../bin/ctdb-bridge.mjs');
+const CLI = join(import.meta.dirname, '../../bin/ctdb-bridge.cjs');
 
 describe('ctdb-bridge transport ping|status against a real transportd socket', () => {
   let dir: string;
