@@ -40,7 +40,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LegacyClient } from '../../legacy/client/index.ts';
 import { silentLogger } from '../../legacy/common/log.ts';
 import {
-  DEFAULT_CTDBD_PATH, DEFAULT_DAEMON_RUNTIME, EmbeddedLocalCluster, RealLocalCluster, daemonArgv, daemonEnv,
+  DAEMON_NODE_ENV, DEFAULT_CTDBD_PATH, DEFAULT_DAEMON_RUNTIME, EmbeddedLocalCluster, RealLocalCluster, daemonArgv, daemonEnv,
   type DaemonRuntime, type LocalCluster,
 } from '../local-cluster/index.ts';
 import { descendants, isAlive, killAll, signal, waitForExit } from '../local-cluster/processes.ts';
@@ -142,7 +142,7 @@ function variants(): Variant[] {
     const words = text.split(/\s+/).filter(Boolean);
     const env = Object.fromEntries(words.filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
     const nodeFlags = words.filter((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w));
-    const runtime = { ...DEFAULT_DAEMON_RUNTIME, nodeFlags, env: { ...DEFAULT_DAEMON_RUNTIME.env, ...env } };
+    const runtime = { ...DEFAULT_DAEMON_RUNTIME, nodeFlags, env: { ...DAEMON_NODE_ENV, ...env } }; // one environment for every daemon
     out.push({ name: `ours ${text}`, kind: 'embedded', ...base, runtime, bridgeRuntime: runtime });
   }
   for (const text of args['bridge-try'] ?? []) {
@@ -175,7 +175,7 @@ function createCluster(v: Variant, dir: string): LocalCluster & { killAllNow(): 
 /** One bridge daemon (`ctdb-bridge <command> ...`); resolves with its PID once its stderr matches `ready`. */
 async function startDaemon(runtime: DaemonRuntime, command: string[], ready: RegExp): Promise<number> {
   const child = spawn(process.execPath, daemonArgv(command, runtime), {
-    stdio: ['ignore', 'ignore', 'pipe'], env: daemonEnv({ ...process.env, CTDB_BRIDGE_LOG_LEVEL: 'warn' }, runtime),
+    stdio: ['ignore', 'ignore', 'pipe'], env: daemonEnv(command[0] ?? '', { ...process.env, CTDB_BRIDGE_LOG_LEVEL: 'warn' }, runtime),
   });
   const pid = child.pid!;
   let tail = '';

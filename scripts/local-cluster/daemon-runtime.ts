@@ -10,7 +10,8 @@ import { CLI_ENTRY } from '../../legacy/common/package-info.ts';
  *   Environment=MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536
  *   ExecStart=/usr/bin/node --max-semi-space-size=1 --single-threaded /usr/lib/node_modules/ctdb-bridge/scripts/bin/ctdb-bridge.cjs node --config /etc/ctdb
  *
- * (transportd and the components with daemonFlags(), as services/units.ts renders them).
+ * (transportd and the components with their daemonFlags() and daemonEnvSettings(),
+ * as services/units.ts renders them).
  *
  * Measured by scripts/bench/node-memory.ts (idle, and after 1M messages).
  */
@@ -57,17 +58,30 @@ export function daemonFlags(subcommand: string): readonly string[] {
 }
 
 /**
- * Environment. MALLOC_ARENA_MAX=2: glibc gives each thread that allocates
- * its own arena (Node has a handful: V8 platform workers, libuv pool), and
- * memory freed in an arena is rarely handed back. mmap_threshold=64 KiB:
- * every socket read gets a 64 KiB buffer; from malloc's heap, a burst of them
- * leaves it fragmented and grown for good (+28 MiB RSS after the hostile
- * "partial big packets" attack), mapped on their own they go back to the
- * kernel when freed (messages/s unchanged, scripts/bench/node-memory.ts).
+ * Environment of every daemon. MALLOC_ARENA_MAX=2: glibc gives each thread
+ * that allocates its own arena (Node has a handful: V8 platform workers,
+ * libuv pool), and memory freed in an arena is rarely handed back.
  */
-export const DAEMON_ENV: Readonly<Record<string, string>> = {
-  MALLOC_ARENA_MAX: '2', GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536',
+export const BRIDGE_DAEMON_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' };
+
+/**
+ * Environment of the node daemon: the above, plus mmap_threshold=64 KiB. Every
+ * socket read gets a 64 KiB buffer; from malloc's heap, a burst of them leaves
+ * it fragmented and grown for good (+28 MiB RSS after the hostile "partial big
+ * packets" attack), mapped on their own they go back to the kernel when freed
+ * (messages/s unchanged, scripts/bench/node-memory.ts).
+ * Not for transportd and the components: there every 64 KiB read became a
+ * fresh mapping (mmap, page faults, munmap), and 64 KiB requests/s through
+ * transportd processes fell to a third (scripts/bench/tunnel.ts, procs).
+ */
+export const DAEMON_NODE_ENV: Readonly<Record<string, string>> = {
+  ...BRIDGE_DAEMON_ENV, GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536',
 };
+
+/** The environment a daemon subcommand is started with (one home, as daemonFlags()). */
+export function daemonEnvSettings(subcommand: string): Readonly<Record<string, string>> {
+  return BRIDGE_DAEMON_COMMANDS.includes(subcommand) ? BRIDGE_DAEMON_ENV : DAEMON_NODE_ENV;
+}
 
 /** How a daemon process is started (injectable: benchmarks compare builds and settings). */
 export interface DaemonRuntime {
@@ -75,17 +89,18 @@ export interface DaemonRuntime {
   entry: string;
   /** The same Node flags for every daemon (benchmarks trying settings); absent: daemonFlags() per subcommand. */
   nodeFlags?: readonly string[];
-  env: Readonly<Record<string, string>>;
+  /** The same environment settings for every daemon (benchmarks trying settings); absent: daemonEnvSettings() per subcommand. */
+  env?: Readonly<Record<string, string>>;
 }
 
-export const DEFAULT_DAEMON_RUNTIME: DaemonRuntime = { entry: CLI_ENTRY, env: DAEMON_ENV };
+export const DEFAULT_DAEMON_RUNTIME: DaemonRuntime = { entry: CLI_ENTRY };
 
 /** The argument vector for `node`: flags, the ctdb-bridge entry, then the subcommand and its arguments. */
 export function daemonArgv(command: string[], runtime: DaemonRuntime = DEFAULT_DAEMON_RUNTIME): string[] {
   return [...(runtime.nodeFlags ?? daemonFlags(command[0] ?? '')), runtime.entry, ...command];
 }
 
-/** `env` with the daemon settings added; a value already set there (by the operator) wins. */
-export function daemonEnv(env: NodeJS.ProcessEnv, runtime: DaemonRuntime = DEFAULT_DAEMON_RUNTIME): NodeJS.ProcessEnv {
-  return { ...runtime.env, ...env };
+/** `env` with the settings of daemon `subcommand` added; a value already set there (by the operator) wins. */
+export function daemonEnv(subcommand: string, env: NodeJS.ProcessEnv, runtime: DaemonRuntime = DEFAULT_DAEMON_RUNTIME): NodeJS.ProcessEnv {
+  return { ...(runtime.env ?? daemonEnvSettings(subcommand)), ...env };
 }

@@ -105,7 +105,7 @@ export class EmbeddedLocalCluster extends LocalClusterBase {
     const args = ['node', '--config', p.base, '--port', String(this.opts.port), ...(this.quickStart ? ['--quick-start'] : [])];
     const launch = this.nodeLaunch(pnn, {
       file: process.execPath, args: daemonArgv(args, this.runtime),
-      env: daemonEnv({ ...process.env, CTDB_BASE: p.base, CTDB_TEST_MODE: 'yes' }, this.runtime),
+      env: daemonEnv('node', { ...process.env, CTDB_BASE: p.base, CTDB_TEST_MODE: 'yes' }, this.runtime),
     });
     const child = spawn(launch.file, launch.args, {
       env: launch.env,

@@ -11,7 +11,7 @@ export { defaultTimeouts, CTDB_PORT, DEFAULT_CTDB_PATH, DEFAULT_CTDBD_PATH } fro
 export { RealLocalCluster } from './real-cluster.ts';
 export { createEmbeddedLocalCluster, EmbeddedLocalCluster, probeNode } from './embedded.ts';
 export type { EmbeddedClusterOptions } from './embedded.ts';
-export { daemonArgv, daemonEnv, DAEMON_ENV, DAEMON_NODE_FLAGS, DEFAULT_DAEMON_RUNTIME, type DaemonRuntime } from './daemon-runtime.ts';
+export { daemonArgv, daemonEnv, daemonEnvSettings, DAEMON_NODE_ENV, DAEMON_NODE_FLAGS, DEFAULT_DAEMON_RUNTIME, type DaemonRuntime } from './daemon-runtime.ts';
 export { runCtdbCli, parseNodeStatusX, type CtdbRunResult, type CtdbRunOptions } from './ctdb-command.ts';
 export { readClusterFile, clusterFilePath, type ClusterFile } from './cluster-file.ts';
 export * from './errors.ts';

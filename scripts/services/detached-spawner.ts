@@ -99,7 +99,7 @@ export class DetachedSpawner implements ServiceSpawner {
       detached: true,
       stdio: ['ignore', 'ignore', fd],
       // CTDB_BASE: the local cluster's last-resort sweep (processesWithBase) finds these too.
-      env: daemonEnv({ ...process.env, CTDB_BASE: node.base, CTDB_BRIDGE_LOG_LEVEL: this.opts.logLevel ?? process.env.CTDB_BRIDGE_LOG_LEVEL ?? 'warn' }),
+      env: daemonEnv(service, { ...process.env, CTDB_BASE: node.base, CTDB_BRIDGE_LOG_LEVEL: this.opts.logLevel ?? process.env.CTDB_BRIDGE_LOG_LEVEL ?? 'warn' }),
     });
     closeSync(fd);
     if (proc.pid === undefined) throw new DetachedStartError(service, node.pnn, 'spawn failed');

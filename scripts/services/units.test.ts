@@ -25,7 +25,7 @@ describe('systemd units', () => {
       const u = entries(renderUnit(service, paths));
       expect(u.get('ExecStart')).toEqual([
         `/usr/bin/node ${daemonFlags(service).join(' ')} ${paths.bin} ${service} $CTDB_BRIDGE_${service.toUpperCase()}_OPTIONS`]);
-      expect(u.get('Environment')).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536', 'CTDB_BASE=/etc/ctdb']));
+      expect(u.get('Environment')).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'CTDB_BASE=/etc/ctdb']));
       expect(u.get('EnvironmentFile')).toEqual(['-/etc/default/ctdb-bridge']);
       expect(u.get('Restart')).toEqual(['on-failure']);
       expect(u.get('Type')).toEqual(['exec']);

@@ -4,7 +4,7 @@
 // in /etc/ctdb (CTDB_BASE: nodes, ctdb.conf, ctdb-bridge.conf) and
 // /etc/default/ctdb-bridge (environment, extra daemon options).
 
-import { DAEMON_ENV, daemonFlags } from '../local-cluster/daemon-runtime.ts';
+import { daemonEnvSettings, daemonFlags } from '../local-cluster/daemon-runtime.ts';
 import { PACKAGE_VERSION } from '../../legacy/common/package-info.ts';
 import { BRIDGE_SERVICES, DRAIN_WAIT_MS, SERVICE_FACTS, drainArgs, type BridgeService } from './services.ts';
 
@@ -113,7 +113,7 @@ export function renderUnit(service: BridgeService, paths: UnitPaths): string {
   const daemon = `${[paths.node, ...daemonFlags(service), paths.bin, service].map(execWord).join(' ')} $${optionsVariable(service)}`;
   const svc: Section = [
     ['Type', 'exec'],
-    ...Object.entries(DAEMON_ENV).map(([k, v]) => ['Environment', `${k}=${v}`] as [string, string]),
+    ...Object.entries(daemonEnvSettings(service)).map(([k, v]) => ['Environment', `${k}=${v}`] as [string, string]),
     ['Environment', `CTDB_BASE=${CTDB_BASE_DIR}`],
     ['Environment', 'CTDB_BRIDGE_LOG_LEVEL=info'],
     // Read after Environment= and overriding it (e.g. CTDB_BRIDGE_TRANSPORT_SOCKET for all three units).

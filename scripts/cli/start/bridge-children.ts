@@ -65,7 +65,7 @@ export async function spawnBridgeChild(opts: BridgeChildOptions): Promise<Bridge
   const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
   const plain: NodeLaunch = {
     file: process.execPath, args: daemonArgv([opts.kind, ...opts.args]),
-    env: daemonEnv({ ...process.env, ...opts.env, CTDB_BRIDGE_LOG_LEVEL: opts.logLevel ?? process.env.CTDB_BRIDGE_LOG_LEVEL ?? 'warn' }),
+    env: daemonEnv(opts.kind, { ...process.env, ...opts.env, CTDB_BRIDGE_LOG_LEVEL: opts.logLevel ?? process.env.CTDB_BRIDGE_LOG_LEVEL ?? 'warn' }),
   };
   const launch = opts.wrap ? opts.wrap(plain) : plain;
   const proc = spawn(launch.file, launch.args, { stdio: ['ignore', 'ignore', 'pipe'], env: launch.env });
