@@ -2,7 +2,10 @@
 // `ctdb pnn|status`, same command, same node, wall time and peak RSS.
 // One cluster (embedded by default; --cluster real|both for Debian ctdbd),
 // runs alternating ours / theirs / bare `node -e 0` (the floor any Node CLI
-// pays) so machine load hits all alike. Wall = spawn to exit of the command
+// pays) so machine load hits all alike. Ours (and --baseline) are run as a
+// user runs them, by the bin's #! line; `node -e 0` in this environment as it
+// is (with NODE_EXTRA_CA_CERTS, when set, which the bin's #! line drops) and
+// without that variable. Wall = spawn to exit of the command
 // under /usr/bin/time, which reports the peak RSS (%M). `status` waits for
 // the leader broadcast (ctdb 4.17 does too), so it measures the daemon's
 // broadcast period more than startup; `pnn` is the startup number.
@@ -84,16 +87,23 @@ function procPeakKb(pid: number | undefined): number {
 }
 
 interface Side {
-  name: 'ours' | 'theirs' | 'node -e 0' | 'baseline';
+  name: 'ours' | 'theirs' | 'node -e 0' | 'node -e 0, no extra CA' | 'baseline';
+  env?: NodeJS.ProcessEnv;
   argv(command: string, socket: string): string[];
 }
 
 const SIDES: Side[] = [
-  { name: 'ours', argv: (c, s) => [process.execPath, CLI_ENTRY, 'legacy', c, '--socket', s] },
+  { name: 'ours', argv: (c, s) => [CLI_ENTRY, 'legacy', c, '--socket', s] },
   { name: 'theirs', argv: (c) => [DEFAULT_CTDB_PATH, c] },
   { name: 'node -e 0', argv: () => [process.execPath, '-e', '0'] },
-  ...args.baseline ? [{ name: 'baseline' as const, argv: (c: string, s: string) => [process.execPath, args.baseline!, 'legacy', c, '--socket', s] }] : [],
+  ...process.env.NODE_EXTRA_CA_CERTS === undefined ? [] : [{
+    name: 'node -e 0, no extra CA' as const, argv: () => [process.execPath, '-e', '0'], env: { NODE_EXTRA_CA_CERTS: undefined },
+  }],
+  ...args.baseline ? [{ name: 'baseline' as const, argv: (c: string, s: string) => [args.baseline!, 'legacy', c, '--socket', s] }] : [],
 ];
+
+/** The bare-Node rows: measured for pnn only, shown with no command. */
+const isFloor = (side: string): boolean => side.startsWith('node -e 0');
 
 interface Row {
   cluster: string;
@@ -121,8 +131,8 @@ async function benchCluster(cluster: LocalCluster, runs: number, scratch: string
       // ours, theirs, floor; the order rotates so no side always goes first.
       for (let k = 0; k < SIDES.length; k++) {
         const side = SIDES[(k + i) % SIDES.length];
-        if (side.name === 'node -e 0' && command !== 'pnn') continue; // one floor is enough
-        const m = await measure(side.argv(command, node.socketPath), env, scratch);
+        if (isFloor(side.name) && command !== 'pnn') continue; // one floor is enough
+        const m = await measure(side.argv(command, node.socketPath), { ...env, ...side.env }, scratch);
         if (m.code !== 0) throw new Error(`${side.name} ${command} exited ${m.code}`);
         const key = `${command}\0${side.name}`;
         samples.set(key, [...(samples.get(key) ?? []), m.sample]);
@@ -134,7 +144,7 @@ async function benchCluster(cluster: LocalCluster, runs: number, scratch: string
     const walls = xs.map((x) => x.wallMs);
     const rss = xs.map((x) => x.rssKb / 1024);
     return {
-      cluster: cluster.kind, command: side === 'node -e 0' ? '-' : command, side,
+      cluster: cluster.kind, command: isFloor(side) ? '-' : command, side,
       wallMedianMs: median(walls), wallP90Ms: percentile(walls, 90), rssMedianMb: median(rss), rssMaxMb: Math.max(...rss),
     };
   });
@@ -145,12 +155,14 @@ function report(rows: Row[], runs: number): void {
   out(`CLI startup, ${runs} alternating runs per side (wall ms: median / p90; peak RSS MB: median / max)`
     + `${existsSync(GNU_TIME) ? '' : '  [no GNU time: RSS from /proc polling, a lower bound]'}`);
   for (const r of rows) {
-    out(`${r.cluster.padEnd(9)} ${r.command.padEnd(7)} ${r.side.padEnd(10)} wall ${r.wallMedianMs.toFixed(1).padStart(7)}`
+    out(`${r.cluster.padEnd(9)} ${r.command.padEnd(7)} ${r.side.padEnd(22)} wall ${r.wallMedianMs.toFixed(1).padStart(7)}`
       + ` / ${r.wallP90Ms.toFixed(1).padStart(7)}   rss ${r.rssMedianMb.toFixed(1).padStart(5)} / ${r.rssMaxMb.toFixed(1).padStart(5)}`);
   }
   for (const r of rows.filter((x) => x.side === 'ours' || x.side === 'baseline')) {
     const theirs = rows.find((x) => x.cluster === r.cluster && x.command === r.command && x.side === 'theirs')!;
-    const floor = rows.find((x) => x.cluster === r.cluster && x.side === 'node -e 0')!;
+    // The floor of a Node CLI run as ours is: without NODE_EXTRA_CA_CERTS, when the environment sets it.
+    const floors = rows.filter((x) => x.cluster === r.cluster && isFloor(x.side));
+    const floor = floors.find((x) => x.side === 'node -e 0, no extra CA') ?? floors[0];
     const ratio = r.wallMedianMs / theirs.wallMedianMs;
     out(`${r.cluster} ${r.command}: ${r.side}/theirs wall ${ratio.toFixed(2)}x (p90 ${(r.wallP90Ms / theirs.wallP90Ms).toFixed(2)}x),`
       + ` rss ${(r.rssMedianMb / theirs.rssMedianMb).toFixed(2)}x; bare node/theirs ${(floor.wallMedianMs / theirs.wallMedianMs).toFixed(2)}x;`

@@ -1,5 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node
 // Entry point: runs the compiled CLI from dist/ (`npm run build`, part of `npm ci`).
+// The #! line drops NODE_EXTRA_CA_CERTS: Node parses that file at start-up,
+// before any script runs (a system bundle: ~35 ms and ~2 MB per process), and
+// ctdb-bridge never opens a TLS connection. (`env -S`: coreutils 8.30+.)
 // CommonJS on purpose: a one-shot `legacy <command>` then never starts Node's
 // ES module loader (about 10 ms of the ~35 ms it costs over bare node); the
 // full CLI is ESM and is imported only when needed.

@@ -43,6 +43,14 @@ describe('daemon runtime', () => {
     expect(BRIDGE_DAEMON_ENV.MALLOC_ARENA_MAX).toBe('2');
   });
 
+  it('starts no daemon with NODE_EXTRA_CA_CERTS (parsed at start-up, never used: no TLS)', () => {
+    for (const command of ['node', 'transportd', 'clusterd', 'failoverd', 'components']) {
+      const env = daemonEnv(command, { PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' });
+      expect(env).not.toHaveProperty('NODE_EXTRA_CA_CERTS');
+      expect(env.PATH).toBe('/bin');
+    }
+  });
+
   it('gives every daemon the same environment when a runtime names it', () => {
     const runtime = { ...DEFAULT_DAEMON_RUNTIME, env: {} };
     expect(daemonEnv('node', { PATH: '/bin' }, runtime)).toEqual({ PATH: '/bin' });

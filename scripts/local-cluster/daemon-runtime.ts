@@ -100,7 +100,20 @@ export function daemonArgv(command: string[], runtime: DaemonRuntime = DEFAULT_D
   return [...(runtime.nodeFlags ?? daemonFlags(command[0] ?? '')), runtime.entry, ...command];
 }
 
-/** `env` with the settings of daemon `subcommand` added; a value already set there (by the operator) wins. */
+/**
+ * Variables a daemon is started without. NODE_EXTRA_CA_CERTS: Node parses
+ * the file at start-up, before any script runs (a system CA bundle: ~2 MB
+ * RSS for the life of the process, ~35 ms), and no daemon of ours opens a
+ * TLS connection. The bin's #! line drops it for commands run from a shell.
+ */
+export const DAEMON_UNSET_ENV: readonly string[] = ['NODE_EXTRA_CA_CERTS'];
+
+/**
+ * `env` with the settings of daemon `subcommand` added; a value already set
+ * there (by the operator) wins. Without DAEMON_UNSET_ENV.
+ */
 export function daemonEnv(subcommand: string, env: NodeJS.ProcessEnv, runtime: DaemonRuntime = DEFAULT_DAEMON_RUNTIME): NodeJS.ProcessEnv {
-  return { ...(runtime.env ?? daemonEnvSettings(subcommand)), ...env };
+  const out = { ...(runtime.env ?? daemonEnvSettings(subcommand)), ...env };
+  for (const name of DAEMON_UNSET_ENV) delete out[name];
+  return out;
 }

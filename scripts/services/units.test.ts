@@ -29,6 +29,7 @@ describe('systemd units', () => {
       // The node daemon's 64 KiB mmap threshold is not theirs (daemon-runtime.ts).
       expect(u.get('Environment')!.filter((e) => e.startsWith('GLIBC_TUNABLES='))).toEqual([]);
       expect(u.get('EnvironmentFile')).toEqual(['-/etc/default/ctdb-bridge']);
+      expect(u.get('UnsetEnvironment')).toEqual(['NODE_EXTRA_CA_CERTS']);
       expect(u.get('Restart')).toEqual(['on-failure']);
       expect(u.get('Type')).toEqual(['exec']);
     }

@@ -4,7 +4,7 @@
 // in /etc/ctdb (CTDB_BASE: nodes, ctdb.conf, ctdb-bridge.conf) and
 // /etc/default/ctdb-bridge (environment, extra daemon options).
 
-import { daemonEnvSettings, daemonFlags } from '../local-cluster/daemon-runtime.ts';
+import { DAEMON_UNSET_ENV, daemonEnvSettings, daemonFlags } from '../local-cluster/daemon-runtime.ts';
 import { PACKAGE_VERSION } from '../../legacy/common/package-info.ts';
 import { BRIDGE_SERVICES, DRAIN_WAIT_MS, SERVICE_FACTS, drainArgs, type BridgeService } from './services.ts';
 
@@ -118,6 +118,8 @@ export function renderUnit(service: BridgeService, paths: UnitPaths): string {
     ['Environment', 'CTDB_BRIDGE_LOG_LEVEL=info'],
     // Read after Environment= and overriding it (e.g. CTDB_BRIDGE_TRANSPORT_SOCKET for all three units).
     ['EnvironmentFile', `-${ENVIRONMENT_FILE}`],
+    // Applied last, after EnvironmentFile= too (daemon-runtime.ts says why).
+    ['UnsetEnvironment', DAEMON_UNSET_ENV.join(' ')],
     ['ExecStart', daemon],
   ];
   if (facts.drainsOnStop) {
