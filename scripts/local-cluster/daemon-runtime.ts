@@ -58,7 +58,8 @@ export function daemonFlags(subcommand: string): readonly string[] {
 }
 
 /**
- * Environment of every daemon. MALLOC_ARENA_MAX=2: glibc gives each thread
+ * Environment of transportd and the components, and the base of the node
+ * daemon's (below). MALLOC_ARENA_MAX=2: glibc gives each thread
  * that allocates its own arena (Node has a handful: V8 platform workers,
  * libuv pool), and memory freed in an arena is rarely handed back.
  */
