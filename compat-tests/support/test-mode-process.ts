@@ -20,6 +20,11 @@ export function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv, 
       clearTimeout(timer);
       setImmediate(() => { child.stdout.destroy(); child.stderr.destroy(); resolve({ code, stdout, stderr }); });
     });
+    // A program may exit without reading its input (ctdbd refusing a file at once): EPIPE on our
+    // write is no failure of the run, its exit code and output are the result. Anything else is.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.stdin.end(opts.input ?? '');
   });
 }
